@@ -1,0 +1,1 @@
+"""The HTTP API: resources, turn streaming, auth."""

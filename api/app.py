@@ -1,0 +1,47 @@
+"""Builds the FastAPI application: routers, problem+json errors, body limits, the database pool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import chats, sessions
+from api.body_limit import BodyLimitMiddleware
+from api.problems import install_problem_handlers
+from models.database import create_engine, session_factory
+from models.settings import Settings, get_settings
+
+DESCRIPTION = """
+Durable chat turns on Temporal. Every route needs `Authorization: Bearer <api key>`
+(`turnflow keys create --account NAME`); every error is an RFC 9457 problem document.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        app.state.sessions = session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    logging.basicConfig(level=settings.log_level.upper())
+    app = FastAPI(title="turnflow", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(sessions.router)
+    app.include_router(chats.router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,39 @@
+"""Opaque keyset cursors: rows inserted while a client pages never cause a gap or a duplicate."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+
+from api.problems import ProblemError
+
+CursorParam = Annotated[
+    str | None, Query(max_length=512, description="`nextCursor` of the previous page; omit for the first page.")
+]
+
+
+def encode_cursor(at: datetime, row_id: uuid.UUID | str) -> str:
+    raw = json.dumps([at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(at), str(row_id)
+    except (ValueError, TypeError) as exc:
+        raise ProblemError(422, "invalid-cursor", "cursor is not one this API issued", field="cursor") from exc
+
+
+def page_limit(limit: int | None, default: int, maximum: int) -> int:
+    if limit is None:
+        return default
+    if not 1 <= limit <= maximum:
+        raise ProblemError(422, "validation-error", f"limit must be between 1 and {maximum}", field="limit")
+    return limit

@@ -1,0 +1,1 @@
+"""Data that crosses boundaries: tables, wire types, settings. Imports nothing else of turnflow."""

@@ -1,0 +1,117 @@
+"""Request and response bodies of the chats API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from models.enums import MessageRole, MessageStatus
+from models.wire import WireModel
+
+ChatIdText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+ChatTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ModelId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ChatCreate(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "hR3pQx2Lk9TmWv1a", "title": "Flights"}]})
+
+    id: ChatIdText | None = Field(
+        None, description="Your own id (e.g. the AI SDK chat id). Sending the same id again is idempotent."
+    )
+    title: ChatTitle | None = None
+    model_id: ModelId | None = None
+
+
+class ChatPatch(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Flights to Lisbon"}]})
+
+    title: ChatTitle
+
+
+class ChatRow(WireModel):
+    """A sidebar row."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "hR3pQx2Lk9TmWv1a",
+                    "title": "Flights",
+                    "sessionId": "5b0f6c1e-8d1a-4c47-9f0e-2a7f6b1d2c3e",
+                    "subjectId": "artist-17",
+                    "updatedAt": "2026-11-21T10:02:11.120000Z",
+                    "unreadCount": 2,
+                    "activeTurnId": None,
+                }
+            ]
+        }
+    )
+
+    id: str
+    title: str | None
+    session_id: uuid.UUID
+    subject_id: str | None
+    updated_at: datetime
+    unread_count: int
+    active_turn_id: uuid.UUID | None
+
+
+class ChatOut(ChatRow):
+    model_id: str | None
+    message_count: int
+    last_read_seq: int
+    last_message_at: datetime | None
+    created_at: datetime
+
+
+class ChatPage(WireModel):
+    items: list[ChatRow]
+    next_cursor: str | None = None
+
+
+class MessageOut(WireModel):
+    """An AI SDK UIMessage as persisted, with its position and status in the chat."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "msg_1",
+                    "role": "user",
+                    "parts": [{"type": "text", "text": "Hi"}],
+                    "seq": 1,
+                    "status": "complete",
+                    "createdAt": "2026-11-21T10:02:11.120000Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    role: MessageRole
+    parts: list[dict[str, Any]]
+    metadata: dict[str, Any] | None = None
+    seq: int
+    status: MessageStatus
+    created_at: datetime
+
+
+class MessagePage(WireModel):
+    items: list[MessageOut] = Field(description="Oldest first.")
+    has_more_before: bool = Field(description="Ask again with `before` = the first item's seq.")
+    has_more_after: bool = Field(description="Ask again with `after` = the last item's seq.")
+
+
+class ReadMark(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"seq": 12}, {}]})
+
+    seq: int | None = Field(None, ge=0, description="Last message seq the reader has seen; omit for all of them.")
+
+
+class ReadState(WireModel):
+    last_read_seq: int
+    unread_count: int

@@ -1,0 +1,79 @@
+"""The one configuration class; every field is read from a `TURNFLOW_*` environment variable."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STACK_FILE = "stack.json"
+
+
+class Settings(BaseSettings):
+    """turnflow settings. Defaults suit `turnflow dev` on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="TURNFLOW_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".turnflow"),
+        description="Where `turnflow dev` keeps PostgreSQL, the Temporal SQLite file and the stack description.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql+asyncpg://…). Unset: the database of the `turnflow dev` "
+        "stack running on data_dir.",
+    )
+    temporal_address: str | None = Field(
+        None, description="host:port of the Temporal frontend. Unset: the stack on data_dir, else localhost:7233."
+    )
+    temporal_namespace: str = Field("default", description="Temporal namespace for every workflow.")
+    task_queue: str = Field("turnflow", description="Task queue the workers poll.")
+    api_host: str = Field("127.0.0.1", description="Address the API binds to.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    temporal_port: int = Field(7233, ge=1, le=65535, description="gRPC port of the dev Temporal server.")
+    temporal_ui_port: int | None = Field(
+        None, ge=1, le=65535, description="Temporal Web UI port of `turnflow dev`. Unset: temporal_port + 1000."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body the API accepts.")
+    page_size_default: int = Field(50, ge=1, le=500, description="Page size when a list request names none.")
+    page_size_max: int = Field(200, ge=1, le=1000, description="Largest page a list request may ask for.")
+    db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections each process keeps open.")
+    turn_event_retention_hours: float = Field(
+        24.0, gt=0, description="How long the stream log of a finished turn is kept (the message stays)."
+    )
+    log_level: str = Field("info", description="Log level of the API and worker processes.")
+
+    @property
+    def stack_file(self) -> Path:
+        return self.data_dir / STACK_FILE
+
+    def _stack(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.stack_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+
+    def resolved_database_url(self) -> str:
+        """The database to use; explains how to get one when there is none."""
+        url = self.database_url or self._stack().get("database_url")
+        if not url:
+            raise RuntimeError(
+                f"no database: set TURNFLOW_DATABASE_URL, or start `turnflow dev --data-dir {self.data_dir}` first"
+            )
+        return url
+
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or self._stack().get("temporal_address") or "localhost:7233"
+
+    def ui_port(self) -> int:
+        return self.temporal_ui_port or self.temporal_port + 1000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return Settings()

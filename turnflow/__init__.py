@@ -1,0 +1,1 @@
+"""The `turnflow` command: the local stack, migrations, keys."""

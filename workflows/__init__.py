@@ -1,0 +1,1 @@
+"""Workflow definitions: deterministic, no I/O; every side effect is an activity."""

@@ -1,0 +1,28 @@
+"""Scheduled clean-up of finished turns' stream logs, visible as runs in the Temporal UI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from models.retention import PruneTurnEventsInput, PruneTurnEventsResult
+
+PRUNE_ACTIVITY = "turnflow.prune_turn_events"
+
+
+@workflow.defn(name="PruneTurnEvents")
+class PruneTurnEventsWorkflow:
+    @workflow.run
+    async def run(self, params: PruneTurnEventsInput) -> PruneTurnEventsResult:
+        return await workflow.execute_activity(
+            PRUNE_ACTIVITY,
+            params,
+            result_type=PruneTurnEventsResult,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(minutes=1),
+            retry_policy=RetryPolicy(maximum_attempts=5),
+            summary=f"delete stream logs of turns finished over {params.retention_hours:g} h ago",
+        )

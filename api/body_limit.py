@@ -28,14 +28,29 @@ class BodyLimitMiddleware:
                 await problem_response(BodyTooLargeError(self.max_bytes))(scope, receive, send)
                 return
         seen = 0
+        too_large = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            # Past the limit the app is told the client left, so it stops reading; the 413 is sent below.
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large:
+            await problem_response(BodyTooLargeError(self.max_bytes))(scope, receive, send)

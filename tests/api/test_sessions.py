@@ -147,8 +147,14 @@ async def test_create_rejects_bad_input(
 
 @pytest.mark.parametrize(
     "params",
-    [{"status": "bogus"}, {"session_type": "voice"}, {"external_ref": "no-colon"}, {"limit": 0}, {"limit": 10_000},
-     {"cursor": "not-a-cursor"}],
+    [
+        {"status": "bogus"},
+        {"session_type": "voice"},
+        {"external_ref": "no-colon"},
+        {"limit": 0},
+        {"limit": 10_000},
+        {"cursor": "not-a-cursor"},
+    ],
 )
 async def test_list_rejects_bad_query(client: httpx.AsyncClient, tenant: Tenant, params: dict[str, object]) -> None:
     response = await client.get("/sessions", params=params, headers=tenant.headers)

@@ -15,7 +15,7 @@ _PRUNE_BATCH = text(
     WITH doomed AS (
         SELECT e.turn_id, e.seq FROM turn_events e
         JOIN turns t ON t.id = e.turn_id
-        WHERE t.finished_at IS NOT NULL AND t.finished_at < now() - :retention
+        WHERE t.finished_at IS NOT NULL AND t.finished_at < now() - CAST(:retention AS interval)
         LIMIT :batch
     )
     DELETE FROM turn_events e USING doomed d

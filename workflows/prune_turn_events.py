@@ -17,7 +17,7 @@ PRUNE_ACTIVITY = "turnflow.prune_turn_events"
 class PruneTurnEventsWorkflow:
     @workflow.run
     async def run(self, params: PruneTurnEventsInput) -> PruneTurnEventsResult:
-        return await workflow.execute_activity(
+        result: PruneTurnEventsResult = await workflow.execute_activity(
             PRUNE_ACTIVITY,
             params,
             result_type=PruneTurnEventsResult,
@@ -26,3 +26,4 @@ class PruneTurnEventsWorkflow:
             retry_policy=RetryPolicy(maximum_attempts=5),
             summary=f"delete stream logs of turns finished over {params.retention_hours:g} h ago",
         )
+        return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,10 +18,10 @@ async def _session(client: httpx.AsyncClient, tenant: Tenant, **body: object) ->
     return str(response.json()["id"])
 
 
-async def _chat(client: httpx.AsyncClient, tenant: Tenant, session_id: str, **body: object) -> dict[str, object]:
+async def _chat(client: httpx.AsyncClient, tenant: Tenant, session_id: str, **body: object) -> dict[str, Any]:
     response = await client.post(f"/sessions/{session_id}/chats", json=body, headers=tenant.headers)
     assert response.status_code in (200, 201), response.text
-    data: dict[str, object] = response.json()
+    data: dict[str, Any] = response.json()
     return data
 
 
@@ -70,7 +72,7 @@ async def test_list_chats_filters_and_hides_archived(client: httpx.AsyncClient, 
     c1 = await _chat(client, tenant, s1, title="one")
     c2 = await _chat(client, tenant, s2, title="two")
 
-    async def ids(**params: object) -> list[object]:
+    async def ids(**params: Any) -> list[Any]:
         response = await client.get("/chats", params=params, headers=tenant.headers)
         assert response.status_code == 200, response.text
         return [row["id"] for row in response.json()["items"]]
@@ -102,25 +104,25 @@ async def test_message_paging_both_ways(
     chat = await _chat(client, tenant, await _session(client, tenant))
     await append_messages(db_sessions, str(chat["id"]), ["user", "assistant"] * 6)
 
-    async def page(**params: object) -> dict[str, object]:
+    async def page(**params: Any) -> dict[str, Any]:
         response = await client.get(f"/chats/{chat['id']}/messages", params=params, headers=tenant.headers)
         assert response.status_code == 200, response.text
-        data: dict[str, object] = response.json()
+        data: dict[str, Any] = response.json()
         return data
 
     latest = await page(limit=5)
-    assert [m["seq"] for m in latest["items"]] == [8, 9, 10, 11, 12]  # type: ignore[union-attr]
+    assert [m["seq"] for m in latest["items"]] == [8, 9, 10, 11, 12]
     assert (latest["hasMoreBefore"], latest["hasMoreAfter"]) == (True, False)
     older = await page(before=8, limit=5)
-    assert [m["seq"] for m in older["items"]] == [3, 4, 5, 6, 7]  # type: ignore[union-attr]
+    assert [m["seq"] for m in older["items"]] == [3, 4, 5, 6, 7]
     assert (older["hasMoreBefore"], older["hasMoreAfter"]) == (True, True)
     oldest = await page(before=3, limit=5)
-    assert [m["seq"] for m in oldest["items"]] == [1, 2]  # type: ignore[union-attr]
+    assert [m["seq"] for m in oldest["items"]] == [1, 2]
     assert oldest["hasMoreBefore"] is False
     forward = await page(after=2, limit=4)
-    assert [m["seq"] for m in forward["items"]] == [3, 4, 5, 6]  # type: ignore[union-attr]
+    assert [m["seq"] for m in forward["items"]] == [3, 4, 5, 6]
     assert (forward["hasMoreBefore"], forward["hasMoreAfter"]) == (True, True)
-    first = forward["items"][0]  # type: ignore[index]
+    first = forward["items"][0]
     assert first == {
         "id": "m3",
         "role": "user",

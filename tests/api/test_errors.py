@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,10 +17,10 @@ from tests.conftest import Tenant
 PROBLEM = "application/problem+json"
 
 
-def _assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, object]:
+def _assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     assert body["type"] == f"urn:turnflow:problem:{slug}"
     assert body["status"] == status
     return body

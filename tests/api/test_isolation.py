@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+
 from tests.conftest import Tenant
 
 # The smallest valid body for each route that needs one, so a 404 cannot hide behind a 422.
-BODIES: dict[tuple[str, str], dict[str, object]] = {
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/sessions/{session_id}"): {"title": "stolen"},
     ("POST", "/sessions/{session_id}/chats"): {"id": "intruderChat"},
     ("PATCH", "/chats/{chat_id}"): {"title": "stolen"},

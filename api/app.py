@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import chats, sessions
+from api import chat_workflow, chats, sessions, turns
 from api.body_limit import BodyLimitMiddleware
+from api.event_hub import EventHub
 from api.problems import install_problem_handlers
-from models.database import create_engine, session_factory
+from api.temporal import TemporalConnection
+from models.database import asyncpg_dsn, create_engine, session_factory
 from models.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -25,11 +27,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        url = settings.resolved_database_url()
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        hub = EventHub(asyncpg_dsn(url))
+        await hub.start()
+        app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.event_hub = hub
+        app.state.temporal = TemporalConnection(settings)
         try:
             yield
         finally:
+            await hub.stop()
             await engine.dispose()
 
     logging.basicConfig(level=settings.log_level.upper())
@@ -39,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(sessions.router)
     app.include_router(chats.router)
+    app.include_router(chat_workflow.router)
+    app.include_router(turns.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -50,6 +50,13 @@ class TurnStatus(StrEnum):
     FAILED = "failed"
 
 
+class ToolCallStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class AgentType(StrEnum):
     MAIN = "main"
     SUBAGENT = "subagent"

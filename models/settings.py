@@ -6,16 +6,17 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STACK_FILE = "stack.json"
+DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
 
 
 class Settings(BaseSettings):
     """turnflow settings. Defaults suit `turnflow dev` on a laptop."""
 
-    model_config = SettingsConfigDict(env_prefix="TURNFLOW_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TURNFLOW_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(
         Path(".turnflow"),
@@ -45,6 +46,31 @@ class Settings(BaseSettings):
         24.0, gt=0, description="How long the stream log of a finished turn is kept (the message stays)."
     )
     log_level: str = Field("info", description="Log level of the API and worker processes.")
+    model: str | None = Field(
+        None,
+        description="Default model of new chats. Unset: `scripted` (offline) without an Anthropic key, "
+        f"else {DEFAULT_CLAUDE_MODEL}.",
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("TURNFLOW_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+        description="Anthropic API key (ANTHROPIC_API_KEY is read too).",
+    )
+    anthropic_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("TURNFLOW_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"),
+        description="Anthropic API base URL (ANTHROPIC_BASE_URL is read too). Unset: Anthropic's own.",
+    )
+    model_timeout_s: float = Field(600, gt=0, description="Longest a single model call may take.")
+    max_steps: int = Field(8, ge=1, le=50, description="Model steps (each possibly with tool calls) per turn.")
+    max_output_tokens: int = Field(4096, ge=1, le=64000, description="max_tokens of each model call.")
+    scripted_delay_ms: float = Field(25, ge=0, description="Pause between the scripted model's words.")
+    system_prompt: str = Field(
+        "You are a helpful assistant. You can run commands and edit files in the session's workspace with tools.",
+        description="System prompt of every turn (cached by the model provider).",
+    )
+    workspace_root: Path | None = Field(None, description="Where session workspaces live. Unset: data_dir/workspaces.")
+    stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
 
     @property
     def stack_file(self) -> Path:
@@ -68,6 +94,14 @@ class Settings(BaseSettings):
 
     def resolved_temporal_address(self) -> str:
         return self.temporal_address or self._stack().get("temporal_address") or "localhost:7233"
+
+    def default_model(self) -> str:
+        if self.model:
+            return self.model
+        return DEFAULT_CLAUDE_MODEL if self.anthropic_api_key else "scripted"
+
+    def workspaces(self) -> Path:
+        return self.workspace_root or self.data_dir / "workspaces"
 
     def ui_port(self) -> int:
         return self.temporal_ui_port or self.temporal_port + 1000

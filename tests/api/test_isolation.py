@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.api.seed import add_turn
 from tests.conftest import Tenant
 
 # The smallest valid body for each route that needs one, so a 404 cannot hide behind a 422.
@@ -18,11 +20,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 async def test_every_route_refuses_another_accounts_ids(
-    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     session = (await client.post("/sessions", json={"title": "mine"}, headers=tenant.headers)).json()
     chat = (await client.post(f"/sessions/{session['id']}/chats", json={}, headers=tenant.headers)).json()
-    ids = {"session_id": session["id"], "chat_id": chat["id"]}
+    ids = {"session_id": session["id"], "chat_id": chat["id"], "turn_id": await add_turn(db_sessions, chat["id"])}
 
     spec = (await client.get("/openapi.json")).json()
     checked = 0
@@ -39,7 +41,7 @@ async def test_every_route_refuses_another_accounts_ids(
             assert response.status_code == 404, (method, template, response.text)
             assert response.json()["type"] == "urn:turnflow:problem:not-found"
             checked += 1
-    assert checked >= 9
+    assert checked >= 12
 
     theirs_sessions = (await client.get("/sessions", params={"status": "all"}, headers=other_tenant.headers)).json()
     assert session["id"] not in {s["id"] for s in theirs_sessions["items"]}

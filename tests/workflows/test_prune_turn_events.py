@@ -6,10 +6,11 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from models.retention import PruneTurnEventsInput
+from models.settings import Settings
 from models.tables import Chat, Session, Turn, TurnEvent
 from tests.conftest import Tenant
 from tests.replay import assert_replays
@@ -36,7 +37,11 @@ async def _turn_with_events(
 
 
 async def test_prunes_only_long_finished_turns(
-    temporal_env: WorkflowEnvironment, db_sessions: async_sessionmaker[AsyncSession], tenant: Tenant
+    temporal_env: WorkflowEnvironment,
+    db_sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    settings: Settings,
+    tenant: Tenant,
 ) -> None:
     async with db_sessions.begin() as db:
         session = Session(account_id=tenant.account_id)
@@ -51,7 +56,7 @@ async def test_prunes_only_long_finished_turns(
 
     task_queue = f"prune-{uuid.uuid4().hex[:6]}"
     workflow_id = f"prune-test-{uuid.uuid4().hex[:6]}"
-    async with build_worker(temporal_env.client, task_queue, db_sessions):
+    async with build_worker(temporal_env.client, settings.model_copy(update={"task_queue": task_queue}), engine):
         result = await temporal_env.client.execute_workflow(
             PruneTurnEventsWorkflow.run,
             PruneTurnEventsInput(retention_hours=24, batch_size=3),

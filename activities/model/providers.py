@@ -1,0 +1,35 @@
+"""Picks the provider for a model id: `scripted` runs offline, anything else is Claude."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio.exceptions import ApplicationError
+
+from activities.model.anthropic_stream import AnthropicProvider
+from activities.model.events import ModelProvider
+from activities.model.scripted import SCRIPTED_MODEL, ScriptedProvider
+from models.settings import Settings
+
+
+def provider_factory(settings: Settings) -> Callable[[str], ModelProvider]:
+    """One HTTP client per worker process, created on first use so a scripted-only worker needs no key."""
+    scripted = ScriptedProvider(settings.scripted_delay_ms)
+    anthropic: list[AnthropicProvider] = []
+
+    def provider_for(model: str) -> ModelProvider:
+        if model == SCRIPTED_MODEL:
+            return scripted
+        if settings.anthropic_api_key is None:
+            raise ApplicationError(
+                f"model {model!r} needs ANTHROPIC_API_KEY on the worker", type="ModelNotConfigured", non_retryable=True
+            )
+        if not anthropic:
+            anthropic.append(
+                AnthropicProvider(
+                    settings.anthropic_api_key.get_secret_value(), settings.anthropic_base_url, settings.model_timeout_s
+                )
+            )
+        return anthropic[0]
+
+    return provider_for

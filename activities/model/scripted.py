@@ -1,0 +1,66 @@
+"""An offline model: deterministic streamed text and a real tool call, through the same activity as Claude.
+
+It makes `make dev` useful with no API key. A message starting with `$ ` runs that command; any other
+message first lists the workspace with `bash`, then answers quoting the tool's output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from activities.model.events import BlockDelta, BlockStart, BlockStop, ModelEvent, ModelRequest, StepStop, Usage
+
+SCRIPTED_MODEL = "scripted"
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") for b in content if b.get("type") == "text")
+
+
+def _tool_results(content: Any) -> list[dict[str, Any]]:
+    return [] if isinstance(content, str) else [b for b in content if b.get("type") == "tool_result"]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+class ScriptedProvider:
+    def __init__(self, delay_ms: float) -> None:
+        self._delay_s = delay_ms / 1000
+
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        last = request.messages[-1]["content"] if request.messages else ""
+        results = _tool_results(last)
+        input_tokens = sum(len(json.dumps(m)) for m in request.messages) // 4
+        yield Usage(input_tokens=input_tokens, output_tokens=1)
+        if results:
+            output = _text(results[0].get("content", ""))
+            reply = f"The tool answered:\n\n{output.strip()[:1500]}\n\nThat is all I can do offline."
+            tool: tuple[str, dict[str, Any]] | None = None
+        else:
+            said = _text(last).strip()
+            if said.startswith("$ "):
+                reply, tool = "Running your command.", ("bash", {"command": said[2:]})
+            else:
+                reply = f"You said: {said[:500]}. Let me look at the workspace first."
+                tool = ("bash", {"command": "ls -la"})
+        words = _words(reply)
+        yield BlockStart(0, "text")
+        for n, word in enumerate(words):
+            if n and self._delay_s:
+                await asyncio.sleep(self._delay_s)
+            yield BlockDelta(0, word)
+        yield BlockStop(0)
+        if tool is not None:
+            yield BlockStart(1, "tool_use", tool_call_id=f"toolu_scripted_{len(request.messages)}", tool_name=tool[0])
+            yield BlockDelta(1, json.dumps(tool[1]))
+            yield BlockStop(1)
+        yield Usage(input_tokens=input_tokens, output_tokens=len(words) + (8 if tool else 0))
+        yield StepStop("tool_use" if tool else "end_turn")

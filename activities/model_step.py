@@ -1,0 +1,138 @@
+"""The model step: streams one model call into the turn's stream log and records its tool calls and usage."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import anthropic
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from temporalio import activity
+
+from activities.conversation import to_model_messages
+from activities.event_log import EventWriter
+from activities.model.errors import to_application_error
+from activities.model.events import ModelProvider, ModelRequest
+from activities.step_chunks import StepChunks
+from activities.tools.registry import tool_specs
+from activities.turn_context import TurnContext, load_conversation, load_turn
+from models.enums import AgentType
+from models.pricing import cost_usd, price_for
+from models.settings import Settings
+from models.tables import ToolCall, UsageEvent
+from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, ToolCallRef
+
+_log = logging.getLogger("turnflow.model_step")
+HEARTBEAT_EVERY_S = 1.0
+
+_STEP_DONE = text(
+    """
+    UPDATE turns SET step_count = GREATEST(step_count, :step),
+        first_token_at = COALESCE(first_token_at, to_timestamp(CAST(:first_text_at AS double precision)))
+    WHERE id = :turn_id
+    """
+)
+
+
+class ModelStepActivities:
+    def __init__(self, engine: AsyncEngine, settings: Settings, provider_for: Callable[[str], ModelProvider]) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._provider_for = provider_for
+
+    @activity.defn(name=STREAM_MODEL_STEP)
+    async def stream_model_step(self, params: ModelStepInput) -> ModelStepResult:
+        info = activity.info()
+        async with self._engine.connect() as conn:
+            turn = await load_turn(conn, params.turn_id)
+            history = await load_conversation(conn, turn)
+        request = ModelRequest(
+            model=params.model,
+            system=self._settings.system_prompt,
+            messages=to_model_messages(history),
+            tools=tool_specs(),
+            max_tokens=self._settings.max_output_tokens,
+        )
+        chunks = StepChunks(params.step, info.attempt)
+        async with EventWriter(self._engine, params.turn_id) as log:
+            log.emit({"type": "start-step"})
+            try:
+                await self._stream(request, chunks, log)
+            except anthropic.AnthropicError as exc:
+                for chunk in chunks.open_parts():
+                    log.emit(chunk)
+                raise to_application_error(exc) from exc
+            except BaseException:
+                for chunk in chunks.open_parts():  # stopped or crashed mid-part: close it for the client
+                    log.emit(chunk)
+                raise
+            log.emit({"type": "finish-step"})
+        async with self._engine.begin() as conn:
+            await self._record(conn, turn, params, info.attempt, chunks)
+        return ModelStepResult(
+            stop_reason=chunks.stop_reason,
+            tool_calls=[ToolCallRef(c.tool_call_id, c.tool_name) for c in chunks.tool_calls],
+        )
+
+    async def _stream(self, request: ModelRequest, chunks: StepChunks, log: EventWriter) -> None:
+        last_beat = time.monotonic()
+        events = self._provider_for(request.model).stream(request)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                for chunk in chunks.on(event):
+                    log.emit(chunk)
+                if (now := time.monotonic()) - last_beat >= HEARTBEAT_EVERY_S:
+                    activity.heartbeat()
+                    last_beat = now
+
+    async def _record(
+        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, attempt: int, chunks: StepChunks
+    ) -> None:
+        """Tool calls and usage, written so that a retried step adds nothing twice."""
+        if chunks.tool_calls:
+            rows = [
+                {
+                    "turn_id": turn.turn_id,
+                    "tool_call_id": c.tool_call_id,
+                    "step": params.step,
+                    "tool_name": c.tool_name,
+                    "input": c.input,
+                    "error_text": c.input_error,
+                }
+                for c in chunks.tool_calls
+            ]
+            await conn.execute(insert(ToolCall).values(rows).on_conflict_do_nothing())
+        usage = chunks.usage
+        if price_for(params.model) is None:
+            _log.warning("no price for model %s; turn %s usage is recorded at cost 0", params.model, turn.turn_id)
+        await conn.execute(
+            insert(UsageEvent)
+            .values(
+                dedupe_key=f"turn:{turn.turn_id}:step:{params.step}:attempt:{attempt}",
+                turn_id=turn.turn_id,
+                session_id=turn.session_id,
+                chat_id=turn.chat_id,
+                account_id=turn.account_id,
+                model=params.model,
+                agent_type=AgentType.MAIN.value,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cost_usd=cost_usd(
+                    params.model,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    usage.cache_write_tokens,
+                    usage.cache_read_tokens,
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=[UsageEvent.dedupe_key])
+        )
+        await conn.execute(
+            _STEP_DONE, {"turn_id": turn.turn_id, "step": params.step, "first_text_at": chunks.first_text_at}
+        )

@@ -1,0 +1,104 @@
+"""Provider events of one model step as AI SDK UI chunks, collecting the step's tool calls and usage."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from activities.model.events import BlockDelta, BlockStart, BlockStop, ModelEvent, StepStop, Usage
+
+
+@dataclass
+class PendingToolCall:
+    tool_call_id: str
+    tool_name: str
+    input: dict[str, Any]
+    input_error: str | None = None
+
+
+@dataclass
+class _Block:
+    kind: str
+    part_id: str
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    buffer: list[str] = field(default_factory=list)
+
+
+class StepChunks:
+    """Part ids carry the step and attempt, so a retried step never reuses an id the client has seen."""
+
+    def __init__(self, step: int, attempt: int) -> None:
+        self._prefix = f"s{step}a{attempt}"
+        self._blocks: dict[int, _Block] = {}
+        self.tool_calls: list[PendingToolCall] = []
+        self.usage = Usage()
+        self.stop_reason = "end_turn"
+        self.first_text_at: float | None = None  # wall clock of the first text delta
+
+    def on(self, event: ModelEvent) -> list[dict[str, Any]]:
+        if isinstance(event, BlockStart):
+            return self._start(event)
+        if isinstance(event, BlockDelta):
+            return self._delta(event)
+        if isinstance(event, BlockStop):
+            return self._stop(event)
+        if isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, StepStop):
+            self.stop_reason = event.reason
+        return []
+
+    def _start(self, event: BlockStart) -> list[dict[str, Any]]:
+        block = _Block(event.kind, f"{self._prefix}b{event.index}", event.tool_call_id, event.tool_name)
+        self._blocks[event.index] = block
+        if event.kind == "tool_use":
+            return [{"type": "tool-input-start", "toolCallId": event.tool_call_id, "toolName": event.tool_name}]
+        return [{"type": "text-start" if event.kind == "text" else "reasoning-start", "id": block.part_id}]
+
+    def _delta(self, event: BlockDelta) -> list[dict[str, Any]]:
+        block = self._blocks[event.index]
+        if block.kind == "tool_use":
+            block.buffer.append(event.text)
+            return [{"type": "tool-input-delta", "toolCallId": block.tool_call_id, "inputTextDelta": event.text}]
+        if not event.text:
+            return []
+        if block.kind == "text" and self.first_text_at is None:
+            self.first_text_at = time.time()
+        kind = "text-delta" if block.kind == "text" else "reasoning-delta"
+        return [{"type": kind, "id": block.part_id, "delta": event.text}]
+
+    def _stop(self, event: BlockStop) -> list[dict[str, Any]]:
+        block = self._blocks.pop(event.index)
+        if block.kind != "tool_use":
+            return [{"type": "text-end" if block.kind == "text" else "reasoning-end", "id": block.part_id}]
+        assert block.tool_call_id is not None and block.tool_name is not None
+        raw = "".join(block.buffer)
+        call = PendingToolCall(block.tool_call_id, block.tool_name, {})
+        try:
+            parsed = json.loads(raw) if raw.strip() else {}
+            if isinstance(parsed, dict):
+                call.input = parsed
+            else:
+                call.input_error = "the tool input is not a JSON object"
+        except json.JSONDecodeError as exc:
+            call.input_error = f"the tool input is not valid JSON: {exc}"
+        self.tool_calls.append(call)
+        return [
+            {
+                "type": "tool-input-available",
+                "toolCallId": call.tool_call_id,
+                "toolName": call.tool_name,
+                "input": call.input,
+            }
+        ]
+
+    def open_parts(self) -> list[dict[str, Any]]:
+        """Closing chunks for text still open when the call ended early, so no part dangles."""
+        return [
+            {"type": "text-end" if b.kind == "text" else "reasoning-end", "id": b.part_id}
+            for b in self._blocks.values()
+            if b.kind != "tool_use"
+        ]

@@ -1,0 +1,126 @@
+"""Runs one tool call. Its saved result and its stream event are written in one transaction, so a retry finds
+the result and never runs a completed call again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from activities.event_log import append_chunks
+from activities.tools.base import ToolContext, ToolFailure
+from activities.tools.registry import TOOLS
+from models.enums import ToolCallStatus
+from models.settings import Settings
+from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
+
+_log = logging.getLogger("turnflow.tool_calls")
+HEARTBEAT_EVERY_S = 2.0
+MAX_OUTPUT_CHARS = 100_000
+
+_CLAIM = text(
+    """
+    UPDATE tool_calls c SET status = 'running', attempts = c.attempts + 1, started_at = COALESCE(c.started_at, now())
+    FROM turns t
+    WHERE c.turn_id = :turn_id AND c.tool_call_id = :tool_call_id AND t.id = c.turn_id
+    RETURNING c.input, c.error_text, t.session_id
+    """
+)
+_FIND = text("SELECT status FROM tool_calls WHERE turn_id = :turn_id AND tool_call_id = :tool_call_id FOR UPDATE")
+_SAVE = text(
+    """
+    UPDATE tool_calls SET status = :status, output = CAST(:output AS jsonb), error_text = :error_text,
+        finished_at = now()
+    WHERE turn_id = :turn_id AND tool_call_id = :tool_call_id
+    """
+)
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeats while a tool runs, so a crash is noticed and a stop is delivered."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+class ToolCallActivities:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    @activity.defn(name=RUN_TOOL_CALL)
+    async def run_tool_call(self, params: ToolCallInput) -> ToolCallResult:
+        keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
+        async with self._engine.begin() as conn:
+            status = (await conn.execute(_FIND, keys)).scalar_one_or_none()
+            if status is None:
+                raise LookupError(f"no tool call {params.tool_call_id} in turn {params.turn_id}")
+            if status in (ToolCallStatus.COMPLETED, ToolCallStatus.FAILED):
+                return ToolCallResult(ok=status == ToolCallStatus.COMPLETED)
+            claimed = (await conn.execute(_CLAIM, keys)).one()
+        tool = TOOLS.get(params.tool_name)
+        output: dict[str, Any] | None
+        error: str | None
+        if status == ToolCallStatus.RUNNING and tool is not None and not tool.idempotent:
+            # An earlier attempt started it and died: its effects may have happened, so it is not run again.
+            output, error = None, f"{params.tool_name} was interrupted by a worker failure and is not safe to re-run"
+        else:
+            output, error = await self._run(params, claimed)
+        chunk: dict[str, Any] = (
+            {"type": "tool-output-error", "toolCallId": params.tool_call_id, "errorText": error}
+            if error is not None
+            else {"type": "tool-output-available", "toolCallId": params.tool_call_id, "output": output}
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                _SAVE,
+                keys
+                | {
+                    "status": ToolCallStatus.FAILED if error is not None else ToolCallStatus.COMPLETED,
+                    "output": json.dumps(output) if error is None else None,
+                    "error_text": error,
+                },
+            )
+            await append_chunks(conn, params.turn_id, [chunk])
+        return ToolCallResult(ok=error is None)
+
+    async def _run(self, params: ToolCallInput, claimed: Any) -> tuple[dict[str, Any] | None, str | None]:
+        """The tool's output, or the error text the model and the client will see."""
+        tool = TOOLS.get(params.tool_name)
+        if tool is None:
+            return None, f"unknown tool {params.tool_name!r}; available: {', '.join(TOOLS)}"
+        if claimed.error_text:
+            return None, str(claimed.error_text)
+        context = ToolContext(
+            workspace=self._settings.workspaces() / str(claimed.session_id),
+            turn_id=params.turn_id,
+            tool_call_id=params.tool_call_id,
+        )
+        try:
+            async with _heartbeating():
+                output = await tool.invoke(context, claimed.input)
+        except ToolFailure as exc:
+            return None, str(exc)
+        except OSError as exc:
+            _log.warning("turn %s tool %s failed: %s", params.turn_id, params.tool_call_id, exc)
+            return None, f"{params.tool_name} failed: {exc.strerror or exc}"
+        encoded = json.dumps(output)
+        if len(encoded) > MAX_OUTPUT_CHARS:
+            return None, f"{params.tool_name} produced {len(encoded)} characters; the limit is {MAX_OUTPUT_CHARS}"
+        return output, None

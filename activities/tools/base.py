@@ -1,0 +1,51 @@
+"""What a tool is: a name, a JSON-schema'd input, whether re-running it is safe, and how to run it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+class ToolInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolFailure(Exception):
+    """A failure the model should read and react to; it never crashes the turn."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    workspace: Path
+    turn_id: str
+    tool_call_id: str
+
+
+@dataclass(frozen=True)
+class Tool(Generic[InputT]):
+    name: str
+    description: str
+    input_model: type[InputT]
+    run: Callable[[ToolContext, InputT], Awaitable[dict[str, Any]]]
+    # Safe to run again after a crash interrupted it (no effect beyond its own output).
+    idempotent: bool = False
+
+    def spec(self) -> dict[str, Any]:
+        """The declaration the model sees."""
+        schema = self.input_model.model_json_schema()
+        schema.pop("title", None)
+        return {"name": self.name, "description": self.description, "input_schema": schema}
+
+    async def invoke(self, context: ToolContext, raw_input: dict[str, Any]) -> dict[str, Any]:
+        try:
+            parsed = self.input_model.model_validate(raw_input)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+            raise ToolFailure(f"invalid input for {self.name}: {problems}") from exc
+        return await self.run(context, parsed)

@@ -1,0 +1,72 @@
+"""What an activity reads about its turn: the ids around it and the conversation so far."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from activities.conversation import StoredMessage
+from models.ui_message import assemble
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    turn_id: uuid.UUID
+    chat_id: str
+    session_id: uuid.UUID
+    account_id: uuid.UUID
+    status: str
+    assistant_message_id: str
+    assistant_seq: int
+
+
+_CONTEXT = text(
+    """
+    SELECT t.id, t.chat_id, t.session_id, t.account_id, t.status, t.assistant_message_id, m.seq AS assistant_seq
+    FROM turns t JOIN chat_messages m ON m.chat_id = t.chat_id AND m.id = t.assistant_message_id
+    WHERE t.id = :turn_id
+    """
+)
+
+_HISTORY = text(
+    """
+    SELECT role, parts FROM chat_messages
+    WHERE chat_id = :chat_id AND seq < :before AND jsonb_array_length(parts) > 0
+    ORDER BY seq
+    """
+)
+
+_EVENTS = text("SELECT payload FROM turn_events WHERE turn_id = :turn_id ORDER BY seq")
+
+
+async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
+    row = (await conn.execute(_CONTEXT, {"turn_id": turn_id})).one_or_none()
+    if row is None:
+        raise LookupError(f"turn {turn_id} has no row or no assistant message")
+    return TurnContext(
+        turn_id=row.id,
+        chat_id=row.chat_id,
+        session_id=row.session_id,
+        account_id=row.account_id,
+        status=row.status,
+        assistant_message_id=row.assistant_message_id,
+        assistant_seq=row.assistant_seq,
+    )
+
+
+async def load_turn_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str) -> list[dict[str, Any]]:
+    return [row.payload for row in await conn.execute(_EVENTS, {"turn_id": str(turn_id)})]
+
+
+async def load_conversation(conn: AsyncConnection, turn: TurnContext) -> list[StoredMessage]:
+    """The chat before this turn's answer, then the answer as streamed so far (earlier steps and tool results)."""
+    rows = await conn.execute(_HISTORY, {"chat_id": turn.chat_id, "before": turn.assistant_seq})
+    history = [StoredMessage(role=row.role, parts=row.parts) for row in rows]
+    so_far = assemble(await load_turn_chunks(conn, turn.turn_id))
+    if so_far.parts:
+        history.append(StoredMessage(role="assistant", parts=so_far.parts))
+    return history

@@ -1,0 +1,162 @@
+"""The turn's rows: marked running, its slot claimed or handed on, its message persisted when it ends."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from temporalio import activity
+
+from activities.event_log import append_chunks
+from activities.turn_context import load_turn_chunks
+from models.enums import MessageStatus, TurnStatus
+from models.turns import (
+    BEGIN_TURN,
+    CLAIM_QUEUED_SLOT,
+    FINISH_TURN,
+    FinishTurnInput,
+    FinishTurnResult,
+    TurnRef,
+    turn_workflow_id,
+)
+from models.ui_message import assemble, closing_chunks
+
+FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.STOPPED, TurnStatus.FAILED)
+_MESSAGE_STATUS = {
+    "completed": MessageStatus.COMPLETE,
+    "stopped": MessageStatus.STOPPED,
+    "failed": MessageStatus.FAILED,
+}
+
+_BEGIN = text(
+    """
+    WITH t AS (
+        UPDATE turns SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, now())
+        WHERE id = :turn_id AND status IN ('queued', 'running')
+        RETURNING session_id, attempts
+    )
+    UPDATE sessions s SET last_activity_at = now(), turn_count = turn_count + CASE WHEN t.attempts = 1 THEN 1 ELSE 0 END
+    FROM t WHERE s.id = t.session_id
+    """
+)
+_OWNS_SLOT = text(
+    "SELECT 1 FROM turns t JOIN chats c ON c.id = t.chat_id WHERE t.id = :turn_id AND c.active_turn_id = t.id"
+)
+_LOCK_TURN = text(
+    "SELECT id, chat_id, session_id, status, assistant_message_id FROM turns WHERE id = :turn_id FOR UPDATE"
+)
+_SAVE_MESSAGE = text(
+    """
+    UPDATE chat_messages SET parts = CAST(:parts AS jsonb), metadata = CAST(:metadata AS jsonb), status = :status,
+        updated_at = now()
+    WHERE chat_id = :chat_id AND id = :message_id
+    """
+)
+_ROLL_UP_USAGE = text(
+    """
+    WITH u AS (
+        SELECT COALESCE(sum(input_tokens), 0) AS i, COALESCE(sum(output_tokens), 0) AS o,
+               COALESCE(sum(cache_write_tokens), 0) AS w, COALESCE(sum(cache_read_tokens), 0) AS r
+        FROM usage_events WHERE turn_id = :turn_id
+    )
+    UPDATE sessions SET input_tokens = input_tokens + u.i, output_tokens = output_tokens + u.o,
+        cache_write_tokens = cache_write_tokens + u.w, cache_read_tokens = cache_read_tokens + u.r,
+        step_count = step_count + :steps, last_activity_at = now()
+    FROM u WHERE sessions.id = :session_id
+    """
+)
+_CLOSE_TURN = text(
+    """
+    UPDATE turns SET status = :status, finished_at = now(), finish_reason = :finish_reason,
+        error = CAST(:error AS jsonb), step_count = GREATEST(step_count, :steps)
+    WHERE id = :turn_id
+    """
+)
+# The slot goes to the oldest queued turn of the chat, or is freed. Chat row locked: no send can slip in between.
+_RELEASE_SLOT = text(
+    """
+    WITH chat AS (SELECT id FROM chats WHERE id = :chat_id AND active_turn_id = :turn_id FOR UPDATE),
+    next AS (
+        SELECT t.id, t.number FROM turns t, chat
+        WHERE t.chat_id = chat.id AND t.status = 'queued' ORDER BY t.number LIMIT 1
+    )
+    UPDATE chats SET active_turn_id = (SELECT id FROM next), updated_at = now(), last_message_at = now()
+    FROM chat WHERE chats.id = chat.id
+    RETURNING (SELECT number FROM next) AS next_number
+    """
+)
+_QUEUED_OWNER = text(
+    """
+    SELECT t.number FROM chats c JOIN turns t ON t.id = c.active_turn_id
+    WHERE c.id = :chat_id AND t.status = 'queued'
+    """
+)
+
+
+class TurnRecordActivities:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=BEGIN_TURN)
+    async def begin_turn(self, params: TurnRef) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_BEGIN, {"turn_id": params.turn_id})
+
+    @activity.defn(name=CLAIM_QUEUED_SLOT)
+    async def claim_queued_slot(self, params: TurnRef) -> bool:
+        """True when the chat's slot already belongs to this queued turn."""
+        async with self._engine.connect() as conn:
+            return (await conn.execute(_OWNS_SLOT, {"turn_id": params.turn_id})).first() is not None
+
+    @activity.defn(name=FINISH_TURN)
+    async def finish_turn(self, params: FinishTurnInput) -> FinishTurnResult:
+        """Ends the stream, persists the message as the client assembled it, rolls up usage, hands on the slot.
+
+        Idempotent: a retry after a crash finds the turn final and only reports who holds the slot now.
+        """
+        async with self._engine.begin() as conn:
+            turn = (await conn.execute(_LOCK_TURN, {"turn_id": params.turn_id})).one()
+            if turn.status in FINAL_STATUSES:
+                number = (await conn.execute(_QUEUED_OWNER, {"chat_id": turn.chat_id})).scalar_one_or_none()
+                return FinishTurnResult(turn_workflow_id(turn.chat_id, number) if number is not None else None)
+            await self._persist_message(conn, turn, params)
+            await conn.execute(
+                _ROLL_UP_USAGE, {"turn_id": turn.id, "session_id": turn.session_id, "steps": params.steps}
+            )
+            await conn.execute(
+                _CLOSE_TURN,
+                {
+                    "turn_id": turn.id,
+                    "status": params.outcome,
+                    "finish_reason": params.finish_reason,
+                    "error": json.dumps({"message": params.error}) if params.error else None,
+                    "steps": params.steps,
+                },
+            )
+            released = (await conn.execute(_RELEASE_SLOT, {"chat_id": turn.chat_id, "turn_id": turn.id})).first()
+        next_number = released.next_number if released is not None else None
+        return FinishTurnResult(turn_workflow_id(turn.chat_id, next_number) if next_number is not None else None)
+
+    async def _persist_message(self, conn: AsyncConnection, turn: Any, params: FinishTurnInput) -> None:
+        chunks = await load_turn_chunks(conn, turn.id)
+        ending = closing_chunks(assemble(chunks))
+        if params.outcome == "completed":
+            ending.append({"type": "finish"})
+        elif params.outcome == "stopped":
+            ending.append({"type": "abort"})
+        else:
+            ending.append({"type": "error", "errorText": params.error or "the turn failed"})
+        await append_chunks(conn, turn.id, ending)
+        message = assemble(chunks + ending)
+        await conn.execute(
+            _SAVE_MESSAGE,
+            {
+                "chat_id": turn.chat_id,
+                "message_id": turn.assistant_message_id,
+                "parts": json.dumps(message.parts),
+                "metadata": json.dumps(message.metadata) if message.metadata is not None else None,
+                "status": _MESSAGE_STATUS[params.outcome],
+            },
+        )

@@ -1,0 +1,122 @@
+"""The AI SDK's endpoints: POST /chat/workflow starts a durable turn and streams it; GET …/stream resumes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError
+
+from api.dependencies import DB, AppSettings, CurrentCaller
+from api.problems import ProblemError, not_found, problem_responses
+from api.temporal import TemporalClient
+from api.turn_start import StartedTurn, abandon_turn, start_turn
+from api.turn_stream import stream_turn, ui_stream_response
+from models.chat_turn_schemas import ChatTurnRequest
+from models.settings import Settings
+from models.tables import Chat
+from models.turns import CHAT_TURN_WORKFLOW, TurnInput
+
+router = APIRouter(tags=["chat workflow"])
+_log = logging.getLogger("turnflow.api.chat_workflow")
+
+CHAT_ID = SearchAttributeKey.for_keyword("TurnflowChatId")
+SESSION_ID = SearchAttributeKey.for_keyword("TurnflowSessionId")
+ACCOUNT_ID = SearchAttributeKey.for_keyword("TurnflowAccountId")
+
+STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The AI SDK UI message stream (SSE); each event's `id` is its seq in the turn's log.",
+        "content": {"text/event-stream": {"example": 'id: 1\ndata: {"type":"start","messageId":"msg_…"}\n\n'}},
+    }
+}
+
+
+async def _start_workflow(temporal: Client, settings: Settings, started: StartedTurn, account_id: str) -> None:
+    await temporal.start_workflow(
+        CHAT_TURN_WORKFLOW,
+        TurnInput(
+            turn_id=str(started.turn_id),
+            chat_id=started.chat_id,
+            session_id=str(started.session_id),
+            account_id=account_id,
+            model=started.model,
+            max_steps=settings.max_steps,
+            queued=started.queued,
+        ),
+        id=started.workflow_id,
+        task_queue=settings.task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(CHAT_ID, started.chat_id),
+                SearchAttributePair(SESSION_ID, str(started.session_id)),
+                SearchAttributePair(ACCOUNT_ID, account_id),
+            ]
+        ),
+        static_summary=f"chat {started.chat_id} · {started.model}" + (" · queued" if started.queued else ""),
+    )
+
+
+@router.post(
+    "/chat/workflow",
+    response_class=StreamingResponse,
+    responses=STREAM_RESPONSE | problem_responses(400, 401, 404, 409, 413, 422, 503),
+    summary="Send a message: starts a durable turn and streams it (AI SDK DefaultChatTransport)",
+)
+async def post_chat_turn(
+    body: ChatTurnRequest,
+    request: Request,
+    db: DB,
+    caller: CurrentCaller,
+    settings: AppSettings,
+    temporal: TemporalClient,
+) -> StreamingResponse:
+    started = await start_turn(db, caller, body, settings.default_model())
+    if not started.existing:
+        try:
+            await _start_workflow(temporal, settings, started, str(caller.account_id))
+        except RPCError as exc:
+            _log.error("turn %s: starting workflow %s failed: %s", started.turn_id, started.workflow_id, exc)
+            await abandon_turn(db, started, "the turn could not be started; your message is saved, send it again")
+            raise ProblemError(503, "temporal-unavailable", "the turn could not be started; retry shortly") from exc
+    if started.interrupt_workflow_id is not None:
+        await temporal.get_workflow_handle(started.interrupt_workflow_id).cancel()
+    hub = request.app.state.event_hub
+    headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
+    return ui_stream_response(
+        stream_turn(request.app.state.engine, hub, started.turn_id, 0, settings.stream_keepalive_s), headers
+    )
+
+
+@router.get(
+    "/chat/workflow/{chat_id}/stream",
+    response_class=StreamingResponse,
+    responses=STREAM_RESPONSE
+    | {204: {"description": "No turn is running in this chat"}}
+    | problem_responses(401, 404, 422),
+    summary="Resume the running turn's stream from its start (AI SDK resume)",
+)
+async def resume_chat_stream(
+    chat_id: Annotated[str, Path(max_length=128)],
+    request: Request,
+    db: DB,
+    caller: CurrentCaller,
+    settings: AppSettings,
+) -> Response:
+    chat = await db.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == caller.account_id))
+    if chat is None:
+        raise not_found("chat", chat_id, "chat_id")
+    if chat.active_turn_id is None:
+        return Response(status_code=204)
+    headers = {"X-Turn-Id": str(chat.active_turn_id)}
+    return ui_stream_response(
+        stream_turn(
+            request.app.state.engine, request.app.state.event_hub, chat.active_turn_id, 0, settings.stream_keepalive_s
+        ),
+        headers,
+    )

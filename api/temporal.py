@@ -1,0 +1,43 @@
+"""The API's Temporal client, connected on first use so the API starts even while Temporal is still booting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from api.problems import ProblemError
+from models.settings import Settings
+
+_log = logging.getLogger("turnflow.api.temporal")
+
+
+class TemporalConnection:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await Client.connect(
+                        self._settings.resolved_temporal_address(), namespace=self._settings.temporal_namespace
+                    )
+        return self._client
+
+
+async def get_temporal(request: Request) -> Client:
+    connection: TemporalConnection = request.app.state.temporal
+    try:
+        return await connection.client()
+    except RuntimeError as exc:
+        _log.warning("cannot reach Temporal: %s", exc)
+        raise ProblemError(503, "temporal-unavailable", "the workflow service is unreachable; retry shortly") from exc
+
+
+TemporalClient = Annotated[Client, Depends(get_temporal)]

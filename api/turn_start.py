@@ -1,0 +1,228 @@
+"""Everything a send does in PostgreSQL before its workflow starts, in one transaction: the chat (and
+session) on first use, the user message, the turn row, the assistant placeholder and the active-turn slot."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.dependencies import Caller
+from api.problems import ProblemError, not_found
+from models.chat_turn_schemas import ChatTurnRequest, UIMessageIn
+from models.enums import MessageRole, MessageStatus, SessionStatus, TurnStatus
+from models.tables import Chat, ChatMessage, Session, Turn, TurnEvent
+from models.turns import turn_workflow_id
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_message_id() -> str:
+    return "msg_" + "".join(secrets.choice(_ALPHABET) for _ in range(20))
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    turn_id: uuid.UUID
+    workflow_id: str
+    chat_id: str
+    session_id: uuid.UUID
+    model: str
+    queued: bool
+    # The same send was already accepted: stream that turn, start nothing.
+    existing: bool = False
+    interrupt_workflow_id: str | None = None
+
+
+async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnRequest) -> Chat:
+    chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
+    if chat is None:
+        if body.session_id is not None:
+            session = await db.get(Session, body.session_id)
+            if session is None or session.account_id != caller.account_id:
+                raise not_found("session", body.session_id, "sessionId")
+        else:
+            session = Session(account_id=caller.account_id, subject_id=body.subject_id)
+            db.add(session)
+            await db.flush()
+        await db.execute(
+            insert(Chat)
+            .values(id=body.id, session_id=session.id, account_id=caller.account_id, model_id=body.model)
+            .on_conflict_do_nothing(index_elements=[Chat.id])
+        )
+        chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
+        assert chat is not None
+    if chat.account_id != caller.account_id:
+        raise ProblemError(409, "chat-id-taken", f"chat id {body.id!r} is already in use", field="id")
+    if body.session_id is not None and body.session_id != chat.session_id:
+        raise ProblemError(409, "chat-in-other-session", "this chat belongs to another session", field="sessionId")
+    return chat
+
+
+async def _next_seq(db: AsyncSession, chat: Chat) -> int:
+    seq = await db.scalar(
+        update(Chat)
+        .where(Chat.id == chat.id)
+        .values(last_seq=Chat.last_seq + 1, last_message_at=func.now(), updated_at=func.now())
+        .returning(Chat.last_seq)
+    )
+    assert seq is not None
+    return int(seq)
+
+
+def _new_user_message(body: ChatTurnRequest) -> UIMessageIn:
+    last = body.messages[-1]
+    if body.message_id is not None and last.role == MessageRole.ASSISTANT:
+        raise ProblemError(
+            422, "continuation-unsupported", "continuing an assistant message is not supported", field="messageId"
+        )
+    if last.role != MessageRole.USER:
+        raise ProblemError(422, "validation-error", "the last message must be the user's new message", field="messages")
+    if not any(p.get("type") == "text" and p.get("text") for p in last.parts):
+        raise ProblemError(422, "validation-error", "the new message has no text", field="messages")
+    return last
+
+
+async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, default_model: str) -> StartedTurn:
+    """Commits the send or raises a problem; nothing is half-written either way."""
+    chat = await _lock_or_create_chat(db, caller, body)
+    session = await db.get(Session, chat.session_id)
+    assert session is not None
+    if session.status == SessionStatus.ARCHIVED:
+        raise ProblemError(409, "session-archived", "unarchive the session before sending", field="sessionId")
+    if body.model is not None and body.model != chat.model_id:
+        chat.model_id = body.model
+    model = chat.model_id or default_model
+
+    user_message: UIMessageIn | None = None
+    if body.trigger == "submit-message":
+        user_message = _new_user_message(body)
+        repeat = await db.scalar(select(Turn).where(Turn.chat_id == chat.id, Turn.user_message_id == user_message.id))
+        if repeat is not None:
+            return StartedTurn(
+                repeat.id, repeat.workflow_id, chat.id, chat.session_id, repeat.model_id or model, False, existing=True
+            )
+
+    active = await db.get(Turn, chat.active_turn_id) if chat.active_turn_id else None
+    if active is not None and (body.multitask_strategy == "reject" or body.trigger == "regenerate-message"):
+        raise ProblemError(
+            409,
+            "turn-active",
+            f"turn {active.id} is still running; stop it, or send with multitaskStrategy enqueue or interrupt",
+            field="id",
+        )
+
+    number = (
+        int(await db.scalar(select(func.coalesce(func.max(Turn.number), 0)).where(Turn.chat_id == chat.id)) or 0) + 1
+    )
+    turn = Turn(
+        chat_id=chat.id,
+        session_id=chat.session_id,
+        account_id=caller.account_id,
+        number=number,
+        workflow_id=turn_workflow_id(chat.id, number),
+        status=TurnStatus.QUEUED.value,
+        trigger=body.trigger,
+        model_id=model,
+        last_event_seq=1,
+    )
+    db.add(turn)
+    await db.flush()
+
+    if user_message is not None:
+        await _insert_user_message(db, chat, user_message, turn)
+        assistant_id = new_message_id()
+        db.add(
+            ChatMessage(
+                chat_id=chat.id,
+                id=assistant_id,
+                seq=await _next_seq(db, chat),
+                role=MessageRole.ASSISTANT.value,
+                parts=[],
+                status=MessageStatus.STREAMING.value,
+                turn_id=turn.id,
+            )
+        )
+    else:
+        assistant_id = await _reset_last_assistant(db, chat, body, turn)
+    turn.assistant_message_id = assistant_id
+    # The log opens with `start`, so an AI SDK resume that replays from seq 1 rebuilds the message from empty.
+    start = {"type": "start", "messageId": assistant_id, "messageMetadata": {"turnId": str(turn.id)}}
+    db.add(TurnEvent(turn_id=turn.id, seq=1, payload=start))
+    if active is None:
+        chat.active_turn_id = turn.id
+    session.last_activity_at = func.now()
+    await db.commit()
+    return StartedTurn(
+        turn.id,
+        turn.workflow_id,
+        chat.id,
+        chat.session_id,
+        model,
+        queued=active is not None,
+        interrupt_workflow_id=active.workflow_id
+        if active is not None and body.multitask_strategy == "interrupt"
+        else None,
+    )
+
+
+async def _insert_user_message(db: AsyncSession, chat: Chat, message: UIMessageIn, turn: Turn) -> None:
+    exists = await db.scalar(
+        select(ChatMessage.seq).where(ChatMessage.chat_id == chat.id, ChatMessage.id == message.id)
+    )
+    if exists is not None:
+        raise ProblemError(409, "message-exists", f"message {message.id!r} is already in this chat", field="messages")
+    db.add(
+        ChatMessage(
+            chat_id=chat.id,
+            id=message.id,
+            seq=await _next_seq(db, chat),
+            role=MessageRole.USER.value,
+            parts=message.parts,
+            message_metadata=message.metadata,
+            turn_id=turn.id,
+        )
+    )
+    turn.user_message_id = message.id
+
+
+async def _reset_last_assistant(db: AsyncSession, chat: Chat, body: ChatTurnRequest, turn: Turn) -> str:
+    """Regenerate: the chat's last message, an assistant answer, is emptied and answered again in place."""
+    last = await db.scalar(
+        select(ChatMessage).where(ChatMessage.chat_id == chat.id).order_by(ChatMessage.seq.desc()).limit(1)
+    )
+    if last is None or last.role != MessageRole.ASSISTANT:
+        raise ProblemError(422, "nothing-to-regenerate", "the chat does not end with an answer", field="trigger")
+    if body.message_id is not None and body.message_id != last.id:
+        raise ProblemError(422, "nothing-to-regenerate", "only the last answer can be regenerated", field="messageId")
+    last.parts, last.status, last.turn_id, last.updated_at = [], MessageStatus.STREAMING.value, turn.id, func.now()
+    turn.user_message_id = await db.scalar(
+        select(ChatMessage.id)
+        .where(ChatMessage.chat_id == chat.id, ChatMessage.role == MessageRole.USER.value)
+        .order_by(ChatMessage.seq.desc())
+        .limit(1)
+    )
+    return last.id
+
+
+async def abandon_turn(db: AsyncSession, started: StartedTurn, reason: str) -> None:
+    """Undoes the slot claim of a turn whose workflow could not start; the user's message stays saved."""
+    turn = await db.get(Turn, started.turn_id, with_for_update=True)
+    assert turn is not None
+    turn.status, turn.finished_at, turn.error = TurnStatus.FAILED.value, func.now(), {"message": reason}
+    turn.last_event_seq = turn.last_event_seq + 1
+    db.add(TurnEvent(turn_id=turn.id, seq=turn.last_event_seq, payload={"type": "error", "errorText": reason}))
+    await db.execute(
+        update(ChatMessage)
+        .where(ChatMessage.chat_id == turn.chat_id, ChatMessage.id == turn.assistant_message_id)
+        .values(status=MessageStatus.FAILED.value)
+    )
+    await db.execute(
+        update(Chat).where(Chat.id == turn.chat_id, Chat.active_turn_id == turn.id).values(active_turn_id=None)
+    )
+    await db.commit()

@@ -1,0 +1,86 @@
+"""Inputs and results of the turn workflow and its activities: ids and small facts, never transcripts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Stable names: they are written into workflow histories.
+CHAT_TURN_WORKFLOW = "ChatTurn"
+BEGIN_TURN = "turnflow.begin_turn"
+CLAIM_QUEUED_SLOT = "turnflow.claim_queued_slot"
+STREAM_MODEL_STEP = "turnflow.stream_model_step"
+RUN_TOOL_CALL = "turnflow.run_tool_call"
+FINISH_TURN = "turnflow.finish_turn"
+SLOT_GRANTED_SIGNAL = "slot_granted"
+
+
+def turn_workflow_id(chat_id: str, number: int) -> str:
+    return f"turn:{chat_id}:{number}"
+
+
+@dataclass(frozen=True)
+class TurnInput:
+    turn_id: str
+    chat_id: str
+    session_id: str
+    account_id: str
+    model: str
+    max_steps: int = 8
+    # Queued behind another turn of the chat (enqueue / interrupt): wait for the slot before the first step.
+    queued: bool = False
+
+
+@dataclass(frozen=True)
+class TurnRef:
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class ModelStepInput:
+    turn_id: str
+    step: int
+    model: str
+
+
+@dataclass(frozen=True)
+class ToolCallRef:
+    tool_call_id: str
+    tool_name: str
+
+
+@dataclass(frozen=True)
+class ModelStepResult:
+    stop_reason: str
+    tool_calls: list[ToolCallRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ToolCallInput:
+    turn_id: str
+    tool_call_id: str
+    tool_name: str
+
+
+@dataclass(frozen=True)
+class ToolCallResult:
+    ok: bool
+
+
+@dataclass(frozen=True)
+class FinishTurnInput:
+    turn_id: str
+    outcome: str  # completed | stopped | failed
+    finish_reason: str | None = None
+    error: str | None = None
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class FinishTurnResult:
+    next_workflow_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    outcome: str
+    steps: int

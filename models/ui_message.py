@@ -1,0 +1,96 @@
+"""Builds the UIMessage a Vercel AI SDK client assembles from a UI message stream, so what is persisted is
+exactly what the user saw."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class AssembledMessage:
+    id: str | None = None
+    metadata: dict[str, Any] | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    # Text and reasoning parts started but not ended, as (chunk type prefix, part id).
+    open_parts: list[tuple[str, str]] = field(default_factory=list)
+
+
+def closing_chunks(message: AssembledMessage) -> list[dict[str, Any]]:
+    """`*-end` chunks for parts left open (a step cut short), so clients and storage show them done."""
+    return [{"type": f"{kind}-end", "id": part_id} for kind, part_id in message.open_parts]
+
+
+def _merge(metadata: dict[str, Any] | None, extra: Any) -> dict[str, Any] | None:
+    if not isinstance(extra, dict):
+        return metadata
+    return {**(metadata or {}), **extra}
+
+
+def assemble(chunks: list[dict[str, Any]]) -> AssembledMessage:
+    """Applies the chunks in order, as the AI SDK's stream reader does; unknown chunks are ignored."""
+    message = AssembledMessage()
+    open_parts: dict[tuple[str, str], dict[str, Any]] = {}
+    tool_parts: dict[str, dict[str, Any]] = {}
+    tool_text: dict[str, str] = {}
+    for chunk in chunks:
+        kind = chunk.get("type", "")
+        if kind == "start":
+            message.id = chunk.get("messageId", message.id)
+            message.metadata = _merge(message.metadata, chunk.get("messageMetadata"))
+        elif kind in ("finish", "message-metadata"):
+            message.metadata = _merge(message.metadata, chunk.get("messageMetadata"))
+        elif kind == "start-step":
+            message.parts.append({"type": "step-start"})
+        elif kind in ("text-start", "reasoning-start"):
+            part = {"type": kind.removesuffix("-start"), "text": "", "state": "streaming"}
+            message.parts.append(part)
+            open_parts[(part["type"], chunk["id"])] = part
+        elif kind in ("text-delta", "reasoning-delta"):
+            open_parts[(kind.removesuffix("-delta"), chunk["id"])]["text"] += chunk["delta"]
+        elif kind in ("text-end", "reasoning-end"):
+            open_parts.pop((kind.removesuffix("-end"), chunk["id"]))["state"] = "done"
+        elif kind == "tool-input-start":
+            part = {"type": f"tool-{chunk['toolName']}", "toolCallId": chunk["toolCallId"], "state": "input-streaming"}
+            message.parts.append(part)
+            tool_parts[chunk["toolCallId"]] = part
+            tool_text[chunk["toolCallId"]] = ""
+        elif kind == "tool-input-delta":
+            tool_text[chunk["toolCallId"]] += chunk["inputTextDelta"]
+            tool_parts[chunk["toolCallId"]]["input"] = _partial_json(tool_text[chunk["toolCallId"]])
+        elif kind == "tool-input-available":
+            existing = tool_parts.get(chunk["toolCallId"])
+            if existing is None:
+                part = {"type": f"tool-{chunk['toolName']}", "toolCallId": chunk["toolCallId"]}
+                message.parts.append(part)
+                tool_parts[chunk["toolCallId"]] = part
+            else:
+                part = existing
+            part.update(state="input-available", input=chunk["input"])
+        elif kind == "tool-output-available":
+            tool_parts[chunk["toolCallId"]].update(state="output-available", output=chunk["output"])
+        elif kind == "tool-output-error":
+            tool_parts[chunk["toolCallId"]].update(state="output-error", errorText=chunk["errorText"])
+        elif kind.startswith("data-") and not chunk.get("transient"):
+            _upsert_data_part(message.parts, chunk)
+    message.open_parts = list(open_parts)
+    return message
+
+
+def _upsert_data_part(parts: list[dict[str, Any]], chunk: dict[str, Any]) -> None:
+    part = {"type": chunk["type"], "data": chunk["data"]} | ({"id": chunk["id"]} if "id" in chunk else {})
+    if "id" in chunk:
+        for existing in parts:
+            if existing["type"] == chunk["type"] and existing.get("id") == chunk["id"]:
+                existing["data"] = chunk["data"]
+                return
+    parts.append(part)
+
+
+def _partial_json(text: str) -> Any:
+    """Best effort for an input still streaming; the final input replaces it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None

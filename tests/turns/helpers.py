@@ -1,0 +1,40 @@
+"""Sending a message the way the AI SDK's DefaultChatTransport does, and reading back what was persisted."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from models.ui_message import assemble
+from tests.sse import SseEvent, chunks_of, read_stream
+
+
+def user_message(text: str, message_id: str | None = None) -> dict[str, Any]:
+    return {"id": message_id or f"u{uuid.uuid4().hex[:10]}", "role": "user", "parts": [{"type": "text", "text": text}]}
+
+
+def new_chat_id() -> str:
+    return f"chat{uuid.uuid4().hex[:12]}"
+
+
+async def send(http: httpx.AsyncClient, chat_id: str, text: str, **extra: Any) -> tuple[httpx.Response, list[SseEvent]]:
+    body = {"id": chat_id, "messages": [user_message(text)], "trigger": "submit-message"} | extra
+    async with http.stream("POST", "/chat/workflow", json=body) as response:
+        if response.status_code != 200:
+            await response.aread()
+            return response, []
+        return response, await read_stream(response)
+
+
+async def persisted_messages(http: httpx.AsyncClient, chat_id: str) -> list[dict[str, Any]]:
+    response = await http.get(f"/chats/{chat_id}/messages", params={"limit": 200})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def assembled(events: list[SseEvent]) -> dict[str, Any]:
+    message = assemble(chunks_of(events))
+    return {"id": message.id, "parts": message.parts, "metadata": message.metadata}

@@ -1,0 +1,78 @@
+"""A turn end to end: POST /chat/workflow → ChatTurnWorkflow → stand-in Claude over the real SDK → SSE."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.conftest import Tenant
+from tests.standin.anthropic_server import StandIn
+from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send
+
+
+async def test_text_turn_streams_and_persists(http: httpx.AsyncClient, tenant: Tenant, standin: StandIn) -> None:
+    chat_id = new_chat_id()
+    response, events = await send(http, chat_id, "hello there")
+    assert response.status_code == 200
+    assert response.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert response.headers["content-type"].startswith("text/event-stream")
+    turn_id = response.headers["x-turn-id"]
+    assert response.headers["location"] == f"/turns/{turn_id}/stream"
+    assert events[-1].data == "[DONE]"
+    ids = [e.id for e in events[:-1]]
+    assert ids == list(range(1, len(ids) + 1))
+    kinds = [e.chunk["type"] for e in events[:-1]]
+    assert kinds[0] == "start" and kinds[-1] == "finish"
+    text = "".join(e.chunk["delta"] for e in events[:-1] if e.chunk["type"] == "text-delta")
+    assert text == "Echo: hello there"
+
+    messages = await persisted_messages(http, chat_id)
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    answer = messages[1]
+    client_view = assembled(events)
+    assert answer["id"] == client_view["id"]
+    assert answer["parts"] == client_view["parts"]
+    assert answer["status"] == "complete"
+    assert answer["parts"] == [{"type": "step-start"}, {"type": "text", "text": "Echo: hello there", "state": "done"}]
+
+    turn = (await http.get(f"/turns/{turn_id}")).json()
+    assert turn["status"] == "completed"
+    assert turn["usage"]["inputTokens"] > 0 and turn["usage"]["cacheReadTokens"] == 5
+    assert float(turn["usage"]["costUsd"]) > 0
+    request = standin.calls[-1]
+    assert request.body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert request.body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert json.dumps(request.body["messages"]).count("hello there") == 1
+
+
+async def test_tool_calls_run_in_parallel_and_results_go_back_together(
+    http: httpx.AsyncClient, standin: StandIn
+) -> None:
+    chat_id = new_chat_id()
+    prompt = (
+        'run [[tool:bash:{"command": "echo one"}]] and [[tool:write_file:{"path": "a.txt", "content": "hi"}]] '
+        '[[tool:read_file:{"path": "../../etc/passwd"}]]'
+    )
+    response, events = await send(http, chat_id, prompt)
+    assert response.status_code == 200, response.text
+    chunks = [e.chunk for e in events[:-1]]
+    outputs = {c["toolCallId"]: c for c in chunks if c["type"] in ("tool-output-available", "tool-output-error")}
+    assert len(outputs) == 3
+    by_type = sorted(c["type"] for c in outputs.values())
+    assert by_type == ["tool-output-available", "tool-output-available", "tool-output-error"]
+    error = next(c for c in outputs.values() if c["type"] == "tool-output-error")
+    assert "outside the workspace" in error["errorText"]
+
+    follow_up = standin.calls[-1].body["messages"][-1]
+    results = [b for b in follow_up["content"] if b["type"] == "tool_result"]
+    assert len(results) == 3, "all results of one step go back in one message"
+
+    messages = await persisted_messages(http, chat_id)
+    answer = messages[-1]
+    assert answer["parts"] == assembled(events)["parts"]
+    tool_parts = [p for p in answer["parts"] if p["type"].startswith("tool-")]
+    assert {p["type"] for p in tool_parts} == {"tool-bash", "tool-write_file", "tool-read_file"}
+    bash = next(p for p in tool_parts if p["type"] == "tool-bash")
+    assert bash["state"] == "output-available" and bash["output"]["output"] == "one\n"
+    assert [p["type"] for p in answer["parts"]].count("step-start") == 2

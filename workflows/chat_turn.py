@@ -1,0 +1,143 @@
+"""One agent turn: model steps and their tool calls until the model stops, then the message is persisted.
+
+The conversation stays in PostgreSQL; this workflow only passes ids, so its history stays small and free of
+tokens. Every side effect is an activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from models.turns import (
+        BEGIN_TURN,
+        CHAT_TURN_WORKFLOW,
+        CLAIM_QUEUED_SLOT,
+        FINISH_TURN,
+        RUN_TOOL_CALL,
+        SLOT_GRANTED_SIGNAL,
+        STREAM_MODEL_STEP,
+        FinishTurnInput,
+        FinishTurnResult,
+        ModelStepInput,
+        ModelStepResult,
+        ToolCallInput,
+        ToolCallResult,
+        TurnInput,
+        TurnRef,
+        TurnResult,
+    )
+
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=6,
+)
+BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+TOOL_RETRY = RetryPolicy(maximum_attempts=3)
+
+
+@workflow.defn(name=CHAT_TURN_WORKFLOW)
+class ChatTurnWorkflow:
+    def __init__(self) -> None:
+        self._slot_granted = False
+
+    @workflow.signal(name=SLOT_GRANTED_SIGNAL)
+    def slot_granted(self) -> None:
+        """Sent by the turn before this one when it releases the chat's slot to this queued turn."""
+        self._slot_granted = True
+
+    @workflow.run
+    async def run(self, turn: TurnInput) -> TurnResult:
+        if turn.queued:
+            await self._wait_for_slot(turn)
+        # Bookkeeping runs beside the first model call, never in front of the first token.
+        begin = workflow.start_activity(
+            BEGIN_TURN,
+            TurnRef(turn.turn_id),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+            summary="mark the turn running",
+        )
+        outcome, finish_reason, error, steps = "completed", None, None, 0
+        try:
+            for step in range(1, turn.max_steps + 1):
+                steps = step
+                result = await self._model_step(turn, step)
+                finish_reason = result.stop_reason
+                if not result.tool_calls:
+                    break
+                await asyncio.gather(
+                    *(self._tool_call(turn, call.tool_call_id, call.tool_name) for call in result.tool_calls)
+                )
+            else:
+                finish_reason = "step-limit"
+            await begin
+        except asyncio.CancelledError:
+            outcome = "stopped"
+        except ActivityError as exc:
+            outcome, error = "failed", _describe(exc)
+        finished = await workflow.execute_activity(
+            FINISH_TURN,
+            FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps),
+            result_type=FinishTurnResult,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=BOOKKEEPING_RETRY,
+            summary=f"persist the {outcome} message, release the slot",
+        )
+        if finished.next_workflow_id:
+            await self._hand_slot_to(finished.next_workflow_id)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if outcome == "stopped":
+            raise asyncio.CancelledError()
+        return TurnResult(outcome=outcome, steps=steps)
+
+    async def _wait_for_slot(self, turn: TurnInput) -> None:
+        # The slot may have been handed over before this workflow started (its signal then had no target).
+        owns = await workflow.execute_local_activity(
+            CLAIM_QUEUED_SLOT, TurnRef(turn.turn_id), result_type=bool, start_to_close_timeout=timedelta(seconds=10)
+        )
+        if not owns:
+            await workflow.wait_condition(lambda: self._slot_granted)
+
+    async def _model_step(self, turn: TurnInput, step: int) -> ModelStepResult:
+        result: ModelStepResult = await workflow.execute_activity(
+            STREAM_MODEL_STEP,
+            ModelStepInput(turn.turn_id, step, turn.model),
+            result_type=ModelStepResult,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(seconds=10),
+            retry_policy=MODEL_RETRY,
+            summary=f"step {step}: stream {turn.model}",
+        )
+        return result
+
+    async def _tool_call(self, turn: TurnInput, tool_call_id: str, tool_name: str) -> ToolCallResult:
+        result: ToolCallResult = await workflow.execute_activity(
+            RUN_TOOL_CALL,
+            ToolCallInput(turn.turn_id, tool_call_id, tool_name),
+            result_type=ToolCallResult,
+            start_to_close_timeout=timedelta(minutes=11),
+            heartbeat_timeout=timedelta(seconds=10),
+            retry_policy=TOOL_RETRY,
+            summary=f"tool {tool_name} ({tool_call_id})",
+        )
+        return result
+
+    async def _hand_slot_to(self, workflow_id: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal(SLOT_GRANTED_SIGNAL)
+        except FailureError:
+            # Not started yet: its own claim check at start will find the slot already its own.
+            workflow.logger.info("queued turn %s not running yet; it will claim the slot itself", workflow_id)
+
+
+def _describe(exc: ActivityError) -> str:
+    cause = exc.cause
+    return str(cause) if cause is not None else str(exc)

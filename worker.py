@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 from activities.event_retention import EventRetentionActivities
 from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
+from activities.stop_listener import StopListener
 from activities.tool_calls import ToolCallActivities
 from activities.turn_records import TurnRecordActivities
 from models.database import session_factory
@@ -17,11 +18,12 @@ from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 
 
-def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
+def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops: StopListener) -> Worker:
+    """`stops` must be started: it is how a stop reaches a running activity within milliseconds."""
     retention = EventRetentionActivities(session_factory(engine))
     records = TurnRecordActivities(engine)
-    model = ModelStepActivities(engine, settings, provider_factory(settings))
-    tools = ToolCallActivities(engine, settings)
+    model = ModelStepActivities(engine, settings, provider_factory(settings), stops)
+    tools = ToolCallActivities(engine, settings, stops)
     return Worker(
         client,
         task_queue=settings.task_queue,

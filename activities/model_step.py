@@ -18,6 +18,7 @@ from activities.event_log import EventWriter
 from activities.model.errors import to_application_error
 from activities.model.events import ModelProvider, ModelRequest
 from activities.step_chunks import StepChunks
+from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.registry import tool_specs
 from activities.turn_context import TurnContext, load_conversation, load_turn
 from models.enums import AgentType
@@ -39,8 +40,15 @@ _STEP_DONE = text(
 
 
 class ModelStepActivities:
-    def __init__(self, engine: AsyncEngine, settings: Settings, provider_for: Callable[[str], ModelProvider]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        provider_for: Callable[[str], ModelProvider],
+        stops: StopListener,
+    ) -> None:
         self._engine = engine
+        self._stops = stops
         self._settings = settings
         self._provider_for = provider_for
 
@@ -49,7 +57,7 @@ class ModelStepActivities:
         info = activity.info()
         async with self._engine.connect() as conn:
             turn = await load_turn(conn, params.turn_id)
-            history = await load_conversation(conn, turn)
+            history = await load_conversation(conn, turn, params.step)
         request = ModelRequest(
             model=params.model,
             system=self._settings.system_prompt,
@@ -58,21 +66,25 @@ class ModelStepActivities:
             max_tokens=self._settings.max_output_tokens,
         )
         chunks = StepChunks(params.step, info.attempt)
-        async with EventWriter(self._engine, params.turn_id) as log:
-            log.emit({"type": "start-step"})
-            try:
-                await self._stream(request, chunks, log)
-            except anthropic.AnthropicError as exc:
-                for chunk in chunks.open_parts():
-                    log.emit(chunk)
-                raise to_application_error(exc) from exc
-            except BaseException:
-                for chunk in chunks.open_parts():  # stopped or crashed mid-part: close it for the client
-                    log.emit(chunk)
-                raise
-            log.emit({"type": "finish-step"})
+        try:
+            async with self._stops.watch(params.turn_id), EventWriter(self._engine, params.turn_id) as log:
+                log.emit({"type": "start-step"})
+                try:
+                    await self._stream(request, chunks, log)
+                except BaseException:
+                    for chunk in chunks.open_parts():  # cut short mid-part: close it for the client
+                        log.emit(chunk)
+                    raise
+                log.emit({"type": "finish-step"})
+        except TurnStopped:
+            await self._record_usage_only(turn, params, info.attempt, chunks)
+            raise stopped_error(params.turn_id) from None
+        except anthropic.AnthropicError as exc:
+            await self._record_usage_only(turn, params, info.attempt, chunks)
+            raise to_application_error(exc) from exc
         async with self._engine.begin() as conn:
-            await self._record(conn, turn, params, info.attempt, chunks)
+            await self._record_tool_calls(conn, turn, params, chunks)
+            await self._record_usage(conn, turn, params, info.attempt, chunks)
         return ModelStepResult(
             stop_reason=chunks.stop_reason,
             tool_calls=[ToolCallRef(c.tool_call_id, c.tool_name) for c in chunks.tool_calls],
@@ -89,10 +101,17 @@ class ModelStepActivities:
                     activity.heartbeat()
                     last_beat = now
 
-    async def _record(
-        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, attempt: int, chunks: StepChunks
+    async def _record_usage_only(
+        self, turn: TurnContext, params: ModelStepInput, attempt: int, chunks: StepChunks
     ) -> None:
-        """Tool calls and usage, written so that a retried step adds nothing twice."""
+        """A call cut short still cost what the provider reported so far."""
+        async with self._engine.begin() as conn:
+            await self._record_usage(conn, turn, params, attempt, chunks)
+
+    async def _record_tool_calls(
+        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, chunks: StepChunks
+    ) -> None:
+        """Inserted once: a retried step that produced the same calls adds nothing."""
         if chunks.tool_calls:
             rows = [
                 {
@@ -106,6 +125,11 @@ class ModelStepActivities:
                 for c in chunks.tool_calls
             ]
             await conn.execute(insert(ToolCall).values(rows).on_conflict_do_nothing())
+
+    async def _record_usage(
+        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, attempt: int, chunks: StepChunks
+    ) -> None:
+        """One row per call attempt (the dedupe key holds the attempt), so a retried write lands once."""
         usage = chunks.usage
         if price_for(params.model) is None:
             _log.warning("no price for model %s; turn %s usage is recorded at cost 0", params.model, turn.turn_id)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.event_log import append_chunks
+from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
 from models.enums import ToolCallStatus
@@ -60,9 +61,10 @@ async def _heartbeating() -> AsyncIterator[None]:
 
 
 class ToolCallActivities:
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings, stops: StopListener) -> None:
         self._engine = engine
         self._settings = settings
+        self._stops = stops
 
     @activity.defn(name=RUN_TOOL_CALL)
     async def run_tool_call(self, params: ToolCallInput) -> ToolCallResult:
@@ -81,7 +83,17 @@ class ToolCallActivities:
             # An earlier attempt started it and died: its effects may have happened, so it is not run again.
             output, error = None, f"{params.tool_name} was interrupted by a worker failure and is not safe to re-run"
         else:
-            output, error = await self._run(params, claimed)
+            try:
+                async with self._stops.watch(params.turn_id):
+                    output, error = await self._run(params, claimed)
+            except TurnStopped:
+                await self._save(params, None, "stopped before it finished")
+                raise stopped_error(params.turn_id) from None
+        await self._save(params, output, error)
+        return ToolCallResult(ok=error is None)
+
+    async def _save(self, params: ToolCallInput, output: dict[str, Any] | None, error: str | None) -> None:
+        keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
         chunk: dict[str, Any] = (
             {"type": "tool-output-error", "toolCallId": params.tool_call_id, "errorText": error}
             if error is not None
@@ -98,7 +110,6 @@ class ToolCallActivities:
                 },
             )
             await append_chunks(conn, params.turn_id, [chunk])
-        return ToolCallResult(ok=error is None)
 
     async def _run(self, params: ToolCallInput, claimed: Any) -> tuple[dict[str, Any] | None, str | None]:
         """The tool's output, or the error text the model and the client will see."""

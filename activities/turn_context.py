@@ -62,11 +62,23 @@ async def load_turn_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str) -> l
     return [row.payload for row in await conn.execute(_EVENTS, {"turn_id": str(turn_id)})]
 
 
-async def load_conversation(conn: AsyncConnection, turn: TurnContext) -> list[StoredMessage]:
-    """The chat before this turn's answer, then the answer as streamed so far (earlier steps and tool results)."""
+def chunks_before_step(chunks: list[dict[str, Any]], step: int) -> list[dict[str, Any]]:
+    """The log up to where `step` began: earlier steps and their tool results, without any attempt of `step`."""
+    finished = 0
+    for index, chunk in enumerate(chunks):
+        kind = chunk.get("type")
+        if kind == "finish-step":
+            finished += 1
+        elif kind == "start-step" and finished >= step - 1:
+            return chunks[:index]
+    return chunks
+
+
+async def load_conversation(conn: AsyncConnection, turn: TurnContext, step: int) -> list[StoredMessage]:
+    """The chat before this turn's answer, then the answer's earlier steps and their tool results."""
     rows = await conn.execute(_HISTORY, {"chat_id": turn.chat_id, "before": turn.assistant_seq})
     history = [StoredMessage(role=row.role, parts=row.parts) for row in rows]
-    so_far = assemble(await load_turn_chunks(conn, turn.turn_id))
+    so_far = assemble(chunks_before_step(await load_turn_chunks(conn, turn.turn_id), step))
     if so_far.parts:
         history.append(StoredMessage(role="assistant", parts=so_far.parts))
     return history

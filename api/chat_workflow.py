@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.problems import ProblemError, not_found, problem_responses
 from api.temporal import TemporalClient
+from api.turn_control import request_stop
 from api.turn_start import StartedTurn, abandon_turn, start_turn
 from api.turn_stream import stream_turn, ui_stream_response
 from models.chat_turn_schemas import ChatTurnRequest
@@ -84,8 +85,8 @@ async def post_chat_turn(
             _log.error("turn %s: starting workflow %s failed: %s", started.turn_id, started.workflow_id, exc)
             await abandon_turn(db, started, "the turn could not be started; your message is saved, send it again")
             raise ProblemError(503, "temporal-unavailable", "the turn could not be started; retry shortly") from exc
-    if started.interrupt_workflow_id is not None:
-        await temporal.get_workflow_handle(started.interrupt_workflow_id).cancel()
+    if started.interrupted is not None:
+        await request_stop(db, temporal, *started.interrupted)
     hub = request.app.state.event_hub
     headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
     return ui_stream_response(

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
-import asyncpg
-
+from models.pg_listen import PgListener
 from models.stream_log import TURN_EVENTS_CHANNEL
-
-_log = logging.getLogger("turnflow.event_hub")
-RECONNECT_DELAY_S = 0.5
 
 
 class EventHub:
     def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
-        self._conn: asyncpg.Connection | None = None
-        self._lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._listener = PgListener(dsn, TURN_EVENTS_CHANNEL, self._on_notify, self._wake_all)
 
     async def start(self) -> None:
-        await self._connect()
-        self._task = asyncio.create_task(self._keep_connected())
+        await self._listener.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
+        await self._listener.stop()
 
     @contextlib.asynccontextmanager
     async def subscription(self, turn_id: str) -> AsyncIterator[asyncio.Event]:
@@ -50,30 +36,12 @@ class EventHub:
                 if not waiters:
                     del self._waiters[turn_id]
 
-    async def _connect(self) -> None:
-        conn = await asyncpg.connect(self._dsn)
-        await conn.add_listener(TURN_EVENTS_CHANNEL, self._on_notify)
-        conn.add_termination_listener(lambda _: self._lost.set())
-        self._conn = conn
-        self._lost.clear()
-
-    async def _keep_connected(self) -> None:
-        """Reconnects after PostgreSQL restarts, then wakes every subscriber: notifications may have been lost."""
-        while True:
-            await self._lost.wait()
-            _log.warning("LISTEN connection lost; reconnecting")
-            while True:
-                try:
-                    await self._connect()
-                    break
-                except (OSError, asyncpg.PostgresError) as exc:
-                    _log.warning("reconnecting LISTEN failed: %s", exc)
-                    await asyncio.sleep(RECONNECT_DELAY_S)
-            for waiters in self._waiters.values():
-                for wake in waiters:
-                    wake.set()
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        turn_id = payload.partition(":")[0]
-        for wake in self._waiters.get(turn_id, ()):
+    def _on_notify(self, payload: str) -> None:
+        for wake in self._waiters.get(payload.partition(":")[0], ()):
             wake.set()
+
+    def _wake_all(self) -> None:
+        """After a reconnect every subscriber re-reads: notifications may have been missed meanwhile."""
+        for waiters in self._waiters.values():
+            for wake in waiters:
+                wake.set()

@@ -36,7 +36,8 @@ class StartedTurn:
     queued: bool
     # The same send was already accepted: stream that turn, start nothing.
     existing: bool = False
-    interrupt_workflow_id: str | None = None
+    # (turn id, workflow id) of the running turn this send interrupts.
+    interrupted: tuple[str, str] | None = None
 
 
 async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnRequest) -> Chat:
@@ -165,7 +166,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
         chat.session_id,
         model,
         queued=active is not None,
-        interrupt_workflow_id=active.workflow_id
+        interrupted=(str(active.id), active.workflow_id)
         if active is not None and body.multitask_strategy == "interrupt"
         else None,
     )

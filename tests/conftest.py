@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.stop_listener import StopListener
 from api.app import create_app
-from models.database import create_engine, session_factory
+from models.database import asyncpg_dsn, create_engine, session_factory
 from models.keys import generate_key
 from models.settings import Settings
 from models.tables import Account, ApiKey
@@ -27,6 +28,11 @@ from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
 from worker import build_worker
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked runs_last look back at what the whole session did (e.g. replaying every history)."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -148,11 +154,19 @@ def stack_settings(
 
 
 @pytest.fixture(scope="session")
+async def stops(database_url: str) -> AsyncIterator[StopListener]:
+    listener = StopListener(asyncpg_dsn(database_url))
+    await listener.start()
+    yield listener
+    await listener.stop()
+
+
+@pytest.fixture(scope="session")
 async def worker(
-    temporal_env: WorkflowEnvironment, stack_settings: Settings, engine: AsyncEngine
+    temporal_env: WorkflowEnvironment, stack_settings: Settings, engine: AsyncEngine, stops: StopListener
 ) -> AsyncIterator[Worker]:
     """One real worker polling the test task queue for the whole session."""
-    running = build_worker(temporal_env.client, stack_settings, engine)
+    running = build_worker(temporal_env.client, stack_settings, engine, stops)
     task = asyncio.create_task(running.run())
     yield running
     await running.shutdown()

@@ -35,14 +35,18 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[SseEvent]:
             data.append(line[5:].removeprefix(" "))
 
 
-async def read_stream(response: httpx.Response) -> list[SseEvent]:
+async def read_until_done(events: AsyncIterator[SseEvent]) -> list[SseEvent]:
     """Every event up to and including `data: [DONE]`."""
-    events = []
-    async for event in sse_events(response):
-        events.append(event)
+    seen = []
+    async for event in events:
+        seen.append(event)
         if event.data == "[DONE]":
             break
-    return events
+    return seen
+
+
+async def read_stream(response: httpx.Response) -> list[SseEvent]:
+    return await read_until_done(sse_events(response))
 
 
 def chunks_of(events: list[SseEvent]) -> list[dict[str, Any]]:

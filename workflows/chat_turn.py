@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from models.stream_log import TURN_STOPPED_ERROR
     from models.turns import (
         BEGIN_TURN,
         CHAT_TURN_WORKFLOW,
@@ -82,14 +83,9 @@ class ChatTurnWorkflow:
         except asyncio.CancelledError:
             outcome = "stopped"
         except ActivityError as exc:
-            outcome, error = "failed", _describe(exc)
-        finished = await workflow.execute_activity(
-            FINISH_TURN,
-            FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps),
-            result_type=FinishTurnResult,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=BOOKKEEPING_RETRY,
-            summary=f"persist the {outcome} message, release the slot",
+            outcome, error = ("stopped", None) if _was_stopped(exc) else ("failed", _describe(exc))
+        finished = await self._finish(
+            FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps)
         )
         if finished.next_workflow_id:
             await self._hand_slot_to(finished.next_workflow_id)
@@ -97,6 +93,23 @@ class ChatTurnWorkflow:
         if outcome == "stopped":
             raise asyncio.CancelledError()
         return TurnResult(outcome=outcome, steps=steps)
+
+    async def _finish(self, params: FinishTurnInput) -> FinishTurnResult:
+        """Runs to completion even if the cancellation of a stop arrives meanwhile: the message must be saved."""
+        finishing: asyncio.Future[FinishTurnResult] = asyncio.ensure_future(
+            workflow.execute_activity(
+                FINISH_TURN,
+                params,
+                result_type=FinishTurnResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=BOOKKEEPING_RETRY,
+                summary=f"persist the {params.outcome} message, release the slot",
+            )
+        )
+        try:
+            return await asyncio.shield(finishing)
+        except asyncio.CancelledError:
+            return await finishing
 
     async def _wait_for_slot(self, turn: TurnInput) -> None:
         # The slot may have been handed over before this workflow started (its signal then had no target).
@@ -136,6 +149,14 @@ class ChatTurnWorkflow:
         except FailureError:
             # Not started yet: its own claim check at start will find the slot already its own.
             workflow.logger.info("queued turn %s not running yet; it will claim the slot itself", workflow_id)
+
+
+def _was_stopped(exc: ActivityError) -> bool:
+    """Stopped by the fast path (TurnStopped) or by Temporal's cancellation reaching the activity first."""
+    cause = exc.cause
+    return isinstance(cause, CancelledError) or (
+        isinstance(cause, ApplicationError) and cause.type == TURN_STOPPED_ERROR
+    )
 
 
 def _describe(exc: ActivityError) -> str:

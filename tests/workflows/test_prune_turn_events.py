@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from activities.stop_listener import StopListener
 from models.retention import PruneTurnEventsInput
 from models.settings import Settings
 from models.tables import Chat, Session, Turn, TurnEvent
@@ -41,6 +42,7 @@ async def test_prunes_only_long_finished_turns(
     db_sessions: async_sessionmaker[AsyncSession],
     engine: AsyncEngine,
     settings: Settings,
+    stops: StopListener,
     tenant: Tenant,
 ) -> None:
     async with db_sessions.begin() as db:
@@ -56,7 +58,7 @@ async def test_prunes_only_long_finished_turns(
 
     task_queue = f"prune-{uuid.uuid4().hex[:6]}"
     workflow_id = f"prune-test-{uuid.uuid4().hex[:6]}"
-    async with build_worker(temporal_env.client, settings.model_copy(update={"task_queue": task_queue}), engine):
+    async with build_worker(temporal_env.client, settings.model_copy(update={"task_queue": task_queue}), engine, stops):
         result = await temporal_env.client.execute_workflow(
             PruneTurnEventsWorkflow.run,
             PruneTurnEventsInput(retention_hours=24, batch_size=3),

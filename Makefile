@@ -19,10 +19,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --progress-bar off --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed-local
 
+# The real AI SDK clients the stream is checked against (tests/turns/test_ai_sdk_conformance.py).
+tests/conformance/node_modules/.installed: tests/conformance/package.json tests/conformance/package-lock.json
+	@echo "installing the AI SDK clients for the conformance tests (npm)…"
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 dev: $(VENV)/.installed-local
 	$(BIN)/turnflow dev $(ARGS)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev tests/conformance/node_modules/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -123,6 +123,7 @@ class ToolCallActivities:
             turn_id=params.turn_id,
             tool_call_id=params.tool_call_id,
         )
+        context.workspace.mkdir(parents=True, exist_ok=True)  # a session's workspace exists from its first tool
         try:
             async with _heartbeating():
                 output = await tool.invoke(context, claimed.input)

@@ -24,7 +24,6 @@ class BashInput(ToolInput):
 
 
 async def _bash(context: ToolContext, params: BashInput) -> dict[str, Any]:
-    context.workspace.mkdir(parents=True, exist_ok=True)
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ} | {"HOME": str(context.workspace)}
     process = await asyncio.create_subprocess_exec(
         "bash",

@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlalchemy import ColumnElement, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, func, select, true, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from api.chat_queries import chat_rows, load_chat_row, row_fields
@@ -27,7 +27,7 @@ from models.chat_schemas import (
     ReadMark,
     ReadState,
 )
-from models.enums import SessionStatus
+from models.enums import MessageStatus, SessionStatus
 from models.tables import Chat, ChatMessage, ChatRead, Session
 
 router = APIRouter(tags=["chats"])
@@ -130,24 +130,35 @@ async def list_messages(
     before: Annotated[int | None, Query(ge=0, description="Messages with seq below this, newest page first")] = None,
     after: Annotated[int | None, Query(ge=0, description="Messages with seq above this")] = None,
     limit: int | None = None,
+    include_streaming: Annotated[
+        bool,
+        Query(
+            description="Include the answer of a turn still running. Off by default: an AI SDK client loads the "
+            "history without it and rebuilds it by resuming the stream (GET /chat/workflow/{chatId}/stream)."
+        ),
+    ] = False,
 ) -> MessagePage:
     """Without `before` or `after`: the latest page. Items are always oldest first."""
     if before is not None and after is not None:
         raise ProblemError(422, "validation-error", "send `before` or `after`, not both", field="before")
     size = page_limit(limit, settings.page_size_default, settings.page_size_max)
     await load_chat_row(db, caller, chat_id)
-    base = select(ChatMessage).where(ChatMessage.chat_id == chat_id)
+    visible = true() if include_streaming else ChatMessage.status != MessageStatus.STREAMING.value
+    base = select(ChatMessage).where(ChatMessage.chat_id == chat_id, visible)
     if after is not None:
         rows = list(
             (await db.scalars(base.where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(size + 1))).all()
         )
         page = rows[:size]
-        more_before, more_after = await _any_message(db, chat_id, ChatMessage.seq <= after), len(rows) > size
+        more_before, more_after = (
+            await _any_message(db, chat_id, and_(visible, ChatMessage.seq <= after)),
+            len(rows) > size,
+        )
     else:
         query = base if before is None else base.where(ChatMessage.seq < before)
         rows = list((await db.scalars(query.order_by(ChatMessage.seq.desc()).limit(size + 1))).all())
         page = rows[:size][::-1]
-        more_after = before is not None and await _any_message(db, chat_id, ChatMessage.seq >= before)
+        more_after = before is not None and await _any_message(db, chat_id, and_(visible, ChatMessage.seq >= before))
         more_before = len(rows) > size
     items = [
         MessageOut(

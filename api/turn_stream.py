@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
 from fastapi.responses import StreamingResponse
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.event_hub import EventHub
@@ -20,6 +23,7 @@ UI_STREAM_HEADERS = {
     "x-accel-buffering": "no",
 }
 DONE = "data: [DONE]\n\n"
+_log = logging.getLogger("turnflow.api.stream")
 BATCH = 500
 _FINAL = (TurnStatus.COMPLETED.value, TurnStatus.STOPPED.value, TurnStatus.FAILED.value)
 
@@ -42,7 +46,20 @@ async def _turn_over(engine: AsyncEngine, turn_id: uuid.UUID, last_sent: int) ->
 async def stream_turn(
     engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, after: int, keepalive_s: float
 ) -> AsyncIterator[str]:
-    """SSE frames with `id: <seq>`; every stream ends with `data: [DONE]`, also when the turn failed."""
+    """SSE frames with `id: <seq>`; every stream ends with `data: [DONE]`, also when reading the log fails."""
+    try:
+        async for frame in _frames(engine, hub, turn_id, after, keepalive_s):
+            yield frame
+    except (OSError, SQLAlchemyError) as exc:
+        _log.error("turn %s: stream read failed after seq %s: %s", turn_id, after, exc)
+        error = {"type": "error", "errorText": "the stream was interrupted; reconnect to resume"}
+        yield f"data: {json.dumps(error)}\n\n"
+        yield DONE
+
+
+async def _frames(
+    engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, after: int, keepalive_s: float
+) -> AsyncIterator[str]:
     last = after
     async with hub.subscription(str(turn_id)) as wake:
         while True:

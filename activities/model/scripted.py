@@ -27,6 +27,16 @@ def _tool_results(content: Any) -> list[dict[str, Any]]:
     return [] if isinstance(content, str) else [b for b in content if b.get("type") == "tool_result"]
 
 
+def _tool_output(result: dict[str, Any]) -> str:
+    """The command's output when the tool returned bash's JSON, else the raw result."""
+    raw = _text(result.get("content", "")).strip()
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+    return str(parsed.get("output", raw)).strip() if isinstance(parsed, dict) else raw
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text)
 
@@ -41,8 +51,7 @@ class ScriptedProvider:
         input_tokens = sum(len(json.dumps(m)) for m in request.messages) // 4
         yield Usage(input_tokens=input_tokens, output_tokens=1)
         if results:
-            output = _text(results[0].get("content", ""))
-            reply = f"The tool answered:\n\n{output.strip()[:1500]}\n\nThat is all I can do offline."
+            reply = f"The tool answered:\n\n{_tool_output(results[0])[:1500]}\n\nThat is all I can do offline."
             tool: tuple[str, dict[str, Any]] | None = None
         else:
             said = _text(last).strip()

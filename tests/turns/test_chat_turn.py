@@ -76,3 +76,19 @@ async def test_tool_calls_run_in_parallel_and_results_go_back_together(
     bash = next(p for p in tool_parts if p["type"] == "tool-bash")
     assert bash["state"] == "output-available" and bash["output"]["output"] == "one\n"
     assert [p["type"] for p in answer["parts"]].count("step-start") == 2
+
+
+async def test_scripted_model_streams_and_calls_a_tool_through_the_same_activity(http: httpx.AsyncClient) -> None:
+    chat_id = new_chat_id()
+    response, events = await send(http, chat_id, "$ echo scripted-ok", model="scripted")
+    assert response.status_code == 200, response.text
+    messages = await persisted_messages(http, chat_id)
+    answer = messages[-1]
+    assert answer["parts"] == assembled(events)["parts"]
+    bash = next(p for p in answer["parts"] if p["type"] == "tool-bash")
+    assert bash["input"] == {"command": "echo scripted-ok"} and bash["output"]["output"] == "scripted-ok\n"
+    assert answer["parts"][-1]["text"] == "The tool answered:\n\nscripted-ok\n\nThat is all I can do offline."
+    turn = (await http.get(f"/turns/{response.headers['x-turn-id']}")).json()
+    assert turn["model"] == "scripted" and turn["usage"]["costUsd"] == "0.000000"
+    chat = (await http.get(f"/chats/{chat_id}")).json()
+    assert chat["modelId"] == "scripted", "the chat keeps the model it picked"

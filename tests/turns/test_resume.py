@@ -25,6 +25,11 @@ async def test_ai_sdk_resume_replays_from_start_then_follows(http: httpx.AsyncCl
     async with http.stream("POST", "/chat/workflow", json=body) as original:
         first = await anext(sse_events(original))
         assert first.chunk["type"] == "start"
+        # A client loading history mid-turn gets it without the running answer, which the resume rebuilds.
+        history = await persisted_messages(http, chat_id)
+        assert [m["role"] for m in history] == ["user"]
+        everything = (await http.get(f"/chats/{chat_id}/messages", params={"include_streaming": "true"})).json()
+        assert [m["status"] for m in everything["items"]] == ["complete", "streaming"]
         async with http.stream("GET", f"/chat/workflow/{chat_id}/stream") as resumed:
             assert resumed.status_code == 200
             assert resumed.headers["x-vercel-ai-ui-message-stream"] == "v1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -37,4 +39,6 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             retention.prune_turn_events,
         ],
         max_concurrent_activities=200,
+        # A dead worker's cached workflows move to another worker after this, not the 10 s default.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
     )

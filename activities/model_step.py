@@ -6,21 +6,23 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anthropic
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
+from activities.continuation import Resume, continuation_messages, plan_resume
 from activities.conversation import to_model_messages
-from activities.event_log import EventWriter
+from activities.event_log import EventWriter, append_chunks
 from activities.model.errors import to_application_error
 from activities.model.events import ModelProvider, ModelRequest
 from activities.step_chunks import StepChunks
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.registry import tool_specs
-from activities.turn_context import TurnContext, load_conversation, load_turn
+from activities.turn_context import TurnContext, load_step_start, load_turn
 from models.enums import AgentType
 from models.pricing import cost_usd, price_for
 from models.settings import Settings
@@ -28,7 +30,7 @@ from models.tables import ToolCall, UsageEvent
 from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, ToolCallRef
 
 _log = logging.getLogger("turnflow.model_step")
-HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_EVERY_S = 0.5
 
 _STEP_DONE = text(
     """
@@ -37,6 +39,15 @@ _STEP_DONE = text(
     WHERE id = :turn_id
     """
 )
+
+
+def _opening_chunks(resume: Resume | None) -> list[dict[str, Any]]:
+    """A fresh step opens a step part; a continued one goes on inside the step its first attempt opened."""
+    if resume is None:
+        return [{"type": "start-step"}]
+    if resume.restart_chunks:
+        return [*resume.restart_chunks, {"type": "start-step"}]
+    return []
 
 
 class ModelStepActivities:
@@ -57,38 +68,58 @@ class ModelStepActivities:
         info = activity.info()
         async with self._engine.connect() as conn:
             turn = await load_turn(conn, params.turn_id)
-            history = await load_conversation(conn, turn, params.step)
+            start = await load_step_start(conn, turn, params.step)
+            if any(c.get("type") == "finish-step" for c in start.earlier_attempts):
+                # An earlier attempt finished and saved the step, then died before reporting it.
+                return await self._saved_result(conn, turn, params.step)
+        resume = plan_resume(start.earlier_attempts, info.attempt)
+        messages = to_model_messages(start.history)
+        if resume is not None and resume.continues:
+            messages = continuation_messages(messages, resume.partial_text, params.model)
         request = ModelRequest(
             model=params.model,
             system=self._settings.system_prompt,
-            messages=to_model_messages(history),
+            messages=messages,
             tools=tool_specs(),
             max_tokens=self._settings.max_output_tokens,
         )
-        chunks = StepChunks(params.step, info.attempt)
+        chunks = StepChunks(params.step, info.attempt, resume)
         try:
             async with self._stops.watch(params.turn_id), EventWriter(self._engine, params.turn_id) as log:
-                log.emit({"type": "start-step"})
+                for chunk in _opening_chunks(resume):
+                    log.emit(chunk)
                 try:
                     await self._stream(request, chunks, log)
                 except BaseException:
                     for chunk in chunks.open_parts():  # cut short mid-part: close it for the client
                         log.emit(chunk)
                     raise
-                log.emit({"type": "finish-step"})
         except TurnStopped:
             await self._record_usage_only(turn, params, info.attempt, chunks)
             raise stopped_error(params.turn_id) from None
         except anthropic.AnthropicError as exc:
             await self._record_usage_only(turn, params, info.attempt, chunks)
             raise to_application_error(exc) from exc
+        # One transaction: a log that shows the step finished always has its tool calls and usage saved.
         async with self._engine.begin() as conn:
             await self._record_tool_calls(conn, turn, params, chunks)
             await self._record_usage(conn, turn, params, info.attempt, chunks)
+            await append_chunks(conn, params.turn_id, [{"type": "finish-step"}])
         return ModelStepResult(
             stop_reason=chunks.stop_reason,
             tool_calls=[ToolCallRef(c.tool_call_id, c.tool_name) for c in chunks.tool_calls],
         )
+
+    async def _saved_result(self, conn: AsyncConnection, turn: TurnContext, step: int) -> ModelStepResult:
+        rows = (
+            await conn.execute(
+                select(ToolCall.tool_call_id, ToolCall.tool_name)
+                .where(ToolCall.turn_id == turn.turn_id, ToolCall.step == step)
+                .order_by(ToolCall.created_at)
+            )
+        ).all()
+        calls = [ToolCallRef(r.tool_call_id, r.tool_name) for r in rows]
+        return ModelStepResult(stop_reason="tool_use" if calls else "end_turn", tool_calls=calls)
 
     async def _stream(self, request: ModelRequest, chunks: StepChunks, log: EventWriter) -> None:
         last_beat = time.monotonic()

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from activities.continuation import OverlapTrimmer, Resume
 from activities.model.events import BlockDelta, BlockStart, BlockStop, ModelEvent, StepStop, Usage
 
 
@@ -28,11 +29,16 @@ class _Block:
 
 
 class StepChunks:
-    """Part ids carry the step and attempt, so a retried step never reuses an id the client has seen."""
+    """Part ids carry the step and attempt, so a retried step never reuses an id the client has seen, unless it
+    continues the text part an earlier attempt left open."""
 
-    def __init__(self, step: int, attempt: int) -> None:
+    def __init__(self, step: int, attempt: int, resume: Resume | None = None) -> None:
         self._prefix = f"s{step}a{attempt}"
         self._blocks: dict[int, _Block] = {}
+        continuing = resume is not None and resume.continues
+        self._continue_id = resume.open_text_id if resume is not None and continuing else None
+        self._trimmer = OverlapTrimmer(resume.partial_text) if resume is not None and continuing else None
+        self._trimmed_index: int | None = None
         self.tool_calls: list[PendingToolCall] = []
         self.usage = Usage()
         self.stop_reason = "end_turn"
@@ -56,6 +62,11 @@ class StepChunks:
         self._blocks[event.index] = block
         if event.kind == "tool_use":
             return [{"type": "tool-input-start", "toolCallId": event.tool_call_id, "toolName": event.tool_name}]
+        if event.kind == "text" and self._trimmer is not None and self._trimmed_index is None:
+            self._trimmed_index = event.index  # the continuation of the cut-off text
+            if self._continue_id is not None:
+                block.part_id = self._continue_id
+                return []
         return [{"type": "text-start" if event.kind == "text" else "reasoning-start", "id": block.part_id}]
 
     def _delta(self, event: BlockDelta) -> list[dict[str, Any]]:
@@ -63,17 +74,25 @@ class StepChunks:
         if block.kind == "tool_use":
             block.buffer.append(event.text)
             return [{"type": "tool-input-delta", "toolCallId": block.tool_call_id, "inputTextDelta": event.text}]
-        if not event.text:
+        text = event.text
+        if self._trimmer is not None and event.index == self._trimmed_index:
+            text = self._trimmer.feed(text)
+        return self._text_delta(block, text)
+
+    def _text_delta(self, block: _Block, text: str) -> list[dict[str, Any]]:
+        if not text:
             return []
         if block.kind == "text" and self.first_text_at is None:
             self.first_text_at = time.time()
         kind = "text-delta" if block.kind == "text" else "reasoning-delta"
-        return [{"type": kind, "id": block.part_id, "delta": event.text}]
+        return [{"type": kind, "id": block.part_id, "delta": text}]
 
     def _stop(self, event: BlockStop) -> list[dict[str, Any]]:
         block = self._blocks.pop(event.index)
         if block.kind != "tool_use":
-            return [{"type": "text-end" if block.kind == "text" else "reasoning-end", "id": block.part_id}]
+            held = self._trimmer.finish() if self._trimmer is not None and event.index == self._trimmed_index else ""
+            end = {"type": "text-end" if block.kind == "text" else "reasoning-end", "id": block.part_id}
+            return [*self._text_delta(block, held), end]
         assert block.tool_call_id is not None and block.tool_name is not None
         raw = "".join(block.buffer)
         call = PendingToolCall(block.tool_call_id, block.tool_name, {})

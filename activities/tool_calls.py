@@ -23,7 +23,7 @@ from models.settings import Settings
 from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
 
 _log = logging.getLogger("turnflow.tool_calls")
-HEARTBEAT_EVERY_S = 2.0
+HEARTBEAT_EVERY_S = 0.5
 MAX_OUTPUT_CHARS = 100_000
 
 _CLAIM = text(

@@ -74,11 +74,21 @@ def chunks_before_step(chunks: list[dict[str, Any]], step: int) -> list[dict[str
     return chunks
 
 
-async def load_conversation(conn: AsyncConnection, turn: TurnContext, step: int) -> list[StoredMessage]:
+@dataclass(frozen=True)
+class StepStart:
+    """What a model step starts from: the conversation so far, and what earlier attempts of the step streamed."""
+
+    history: list[StoredMessage]
+    earlier_attempts: list[dict[str, Any]]
+
+
+async def load_step_start(conn: AsyncConnection, turn: TurnContext, step: int) -> StepStart:
     """The chat before this turn's answer, then the answer's earlier steps and their tool results."""
     rows = await conn.execute(_HISTORY, {"chat_id": turn.chat_id, "before": turn.assistant_seq})
     history = [StoredMessage(role=row.role, parts=row.parts) for row in rows]
-    so_far = assemble(chunks_before_step(await load_turn_chunks(conn, turn.turn_id), step))
+    chunks = await load_turn_chunks(conn, turn.turn_id)
+    before = chunks_before_step(chunks, step)
+    so_far = assemble(before)
     if so_far.parts:
         history.append(StoredMessage(role="assistant", parts=so_far.parts))
-    return history
+    return StepStart(history=history, earlier_attempts=chunks[len(before) :])

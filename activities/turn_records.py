@@ -21,7 +21,7 @@ from models.turns import (
     TurnRef,
     turn_workflow_id,
 )
-from models.ui_message import assemble, closing_chunks
+from models.ui_message import assemble, closing_chunks, unfinished_tool_chunks
 
 FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.STOPPED, TurnStatus.FAILED)
 _MESSAGE_STATUS = {
@@ -45,8 +45,12 @@ _OWNS_SLOT = text(
     "SELECT 1 FROM turns t JOIN chats c ON c.id = t.chat_id WHERE t.id = :turn_id AND c.active_turn_id = t.id"
 )
 _LOCK_TURN = text(
-    "SELECT id, chat_id, session_id, status, assistant_message_id FROM turns WHERE id = :turn_id FOR UPDATE"
+    """
+    SELECT id, chat_id, session_id, status, assistant_message_id, client_snapshot FROM turns
+    WHERE id = :turn_id FOR UPDATE
+    """
 )
+_UNFINISHED_TOOL = {"stopped": "stopped before it finished", "failed": "the turn failed before this tool finished"}
 _SAVE_MESSAGE = text(
     """
     UPDATE chat_messages SET parts = CAST(:parts AS jsonb), metadata = CAST(:metadata AS jsonb), status = :status,
@@ -141,7 +145,10 @@ class TurnRecordActivities:
 
     async def _persist_message(self, conn: AsyncConnection, turn: Any, params: FinishTurnInput) -> None:
         chunks = await load_turn_chunks(conn, turn.id)
-        ending = closing_chunks(assemble(chunks))
+        so_far = assemble(chunks)
+        ending = closing_chunks(so_far)
+        if params.outcome in _UNFINISHED_TOOL:
+            ending += unfinished_tool_chunks(so_far, _UNFINISHED_TOOL[params.outcome])
         if params.outcome == "completed":
             ending.append({"type": "finish"})
         elif params.outcome == "stopped":
@@ -150,13 +157,20 @@ class TurnRecordActivities:
             ending.append({"type": "error", "errorText": params.error or "the turn failed"})
         await append_chunks(conn, turn.id, ending)
         message = assemble(chunks + ending)
+        parts = message.parts
+        if params.outcome == "stopped" and not _has_content(parts) and turn.client_snapshot:
+            parts = turn.client_snapshot  # the server streamed nothing; keep what the client had
         await conn.execute(
             _SAVE_MESSAGE,
             {
                 "chat_id": turn.chat_id,
                 "message_id": turn.assistant_message_id,
-                "parts": json.dumps(message.parts),
+                "parts": json.dumps(parts),
                 "metadata": json.dumps(message.metadata) if message.metadata is not None else None,
                 "status": _MESSAGE_STATUS[params.outcome],
             },
         )
+
+
+def _has_content(parts: list[dict[str, Any]]) -> bool:
+    return any(p["type"] != "step-start" and (p["type"] != "text" or p.get("text")) for p in parts)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import chat_workflow, chats, sessions, turns
+from api import chat_workflow, chats, sessions, stops, turns
 from api.body_limit import BodyLimitMiddleware
 from api.event_hub import EventHub
 from api.problems import install_problem_handlers
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chats.router)
     app.include_router(chat_workflow.router)
     app.include_router(turns.router)
+    app.include_router(stops.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.problems import ProblemError, not_found, problem_responses
-from api.temporal import TemporalClient
+from api.temporal import Temporal
 from api.turn_control import request_stop
 from api.turn_start import StartedTurn, abandon_turn, start_turn
 from api.turn_stream import stream_turn, ui_stream_response
@@ -75,18 +75,18 @@ async def post_chat_turn(
     db: DB,
     caller: CurrentCaller,
     settings: AppSettings,
-    temporal: TemporalClient,
+    temporal: Temporal,
 ) -> StreamingResponse:
     started = await start_turn(db, caller, body, settings.default_model())
     if not started.existing:
         try:
-            await _start_workflow(temporal, settings, started, str(caller.account_id))
-        except RPCError as exc:
+            await _start_workflow(await temporal.client(), settings, started, str(caller.account_id))
+        except (RPCError, ProblemError) as exc:
             _log.error("turn %s: starting workflow %s failed: %s", started.turn_id, started.workflow_id, exc)
             await abandon_turn(db, started, "the turn could not be started; your message is saved, send it again")
             raise ProblemError(503, "temporal-unavailable", "the turn could not be started; retry shortly") from exc
     if started.interrupted is not None:
-        await request_stop(db, temporal, *started.interrupted)
+        await request_stop(db, await temporal.client(), *started.interrupted)
     hub = request.app.state.event_hub
     headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
     return ui_stream_response(

@@ -1,4 +1,5 @@
-"""The API's Temporal client, connected on first use so the API starts even while Temporal is still booting."""
+"""The API's Temporal client, connected on first use so the API starts, and answers what needs no workflow,
+even while Temporal is still booting or down."""
 
 from __future__ import annotations
 
@@ -22,22 +23,25 @@ class TemporalConnection:
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
+        """The shared client; a 503 problem while Temporal cannot be reached."""
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    self._client = await Client.connect(
-                        self._settings.resolved_temporal_address(), namespace=self._settings.temporal_namespace
-                    )
+                    try:
+                        self._client = await Client.connect(
+                            self._settings.resolved_temporal_address(), namespace=self._settings.temporal_namespace
+                        )
+                    except RuntimeError as exc:
+                        _log.warning("cannot reach Temporal: %s", exc)
+                        raise ProblemError(
+                            503, "temporal-unavailable", "the workflow service is unreachable; retry shortly"
+                        ) from exc
         return self._client
 
 
-async def get_temporal(request: Request) -> Client:
+def get_temporal(request: Request) -> TemporalConnection:
     connection: TemporalConnection = request.app.state.temporal
-    try:
-        return await connection.client()
-    except RuntimeError as exc:
-        _log.warning("cannot reach Temporal: %s", exc)
-        raise ProblemError(503, "temporal-unavailable", "the workflow service is unreachable; retry shortly") from exc
+    return connection
 
 
-TemporalClient = Annotated[Client, Depends(get_temporal)]
+Temporal = Annotated[TemporalConnection, Depends(get_temporal)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -24,6 +25,8 @@ UI_STREAM_HEADERS = {
 }
 DONE = "data: [DONE]\n\n"
 _log = logging.getLogger("turnflow.api.stream")
+OUTAGE_LIMIT_S = 60.0
+OUTAGE_RETRY_S = 0.5
 BATCH = 500
 _FINAL = (TurnStatus.COMPLETED.value, TurnStatus.STOPPED.value, TurnStatus.FAILED.value)
 
@@ -46,35 +49,56 @@ async def _turn_over(engine: AsyncEngine, turn_id: uuid.UUID, last_sent: int) ->
 async def stream_turn(
     engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, after: int, keepalive_s: float
 ) -> AsyncIterator[str]:
-    """SSE frames with `id: <seq>`; every stream ends with `data: [DONE]`, also when reading the log fails."""
-    try:
-        async for frame in _frames(engine, hub, turn_id, after, keepalive_s):
-            yield frame
-    except (OSError, SQLAlchemyError) as exc:
-        _log.error("turn %s: stream read failed after seq %s: %s", turn_id, after, exc)
-        error = {"type": "error", "errorText": "the stream was interrupted; reconnect to resume"}
-        yield f"data: {json.dumps(error)}\n\n"
-        yield DONE
+    """SSE frames with `id: <seq>`; every stream ends with `data: [DONE]`.
+
+    A database outage (a PostgreSQL restart) is ridden out: reading resumes from the last seq sent, with
+    keep-alives meanwhile; only an outage longer than OUTAGE_LIMIT_S ends the stream with an error.
+    """
+    cursor = _Cursor(after)
+    outage_since: float | None = None
+    while True:
+        try:
+            async for frame in _frames(engine, hub, turn_id, cursor, keepalive_s):
+                outage_since = None
+                yield frame
+            return
+        except (OSError, SQLAlchemyError) as exc:
+            now = time.monotonic()
+            outage_since = outage_since or now
+            if now - outage_since > OUTAGE_LIMIT_S:
+                _log.error("turn %s: stream read failing since %.0f s: %s", turn_id, now - outage_since, exc)
+                error = {"type": "error", "errorText": "the stream was interrupted; reconnect to resume"}
+                yield f"data: {json.dumps(error)}\n\n"
+                yield DONE
+                return
+            _log.warning("turn %s: stream read failed after seq %s, retrying: %s", turn_id, cursor.last, exc)
+            yield ": reconnecting\n\n"
+            await asyncio.sleep(OUTAGE_RETRY_S)
+
+
+class _Cursor:
+    def __init__(self, last: int) -> None:
+        self.last = last
 
 
 async def _frames(
-    engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, after: int, keepalive_s: float
+    engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, cursor: _Cursor, keepalive_s: float
 ) -> AsyncIterator[str]:
-    last = after
     async with hub.subscription(str(turn_id)) as wake:
         while True:
             wake.clear()
             async with engine.connect() as conn:
-                rows = (await conn.execute(_READ, {"turn_id": turn_id, "after": last, "limit": BATCH})).all()
+                params = {"turn_id": turn_id, "after": cursor.last, "limit": BATCH}
+                rows = (await conn.execute(_READ, params)).all()
             for row in rows:
                 yield f"id: {row.seq}\ndata: {row.payload}\n\n"
-                last = row.seq
+                cursor.last = row.seq
                 if row.kind in TERMINAL_CHUNK_TYPES:
                     yield DONE
                     return
             if len(rows) == BATCH:
                 continue
-            if not rows and await _turn_over(engine, turn_id, last):
+            if not rows and await _turn_over(engine, turn_id, cursor.last):
                 yield DONE
                 return
             try:

@@ -129,3 +129,22 @@ class TurnOut(WireModel):
     first_token_at: datetime | None
     finished_at: datetime | None
     usage: TurnUsage
+
+
+class StopRequest(WireModel):
+    """What the AI SDK app may send with a stop: the turn it believes is running, and its partial answer."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [{"turnId": "0c3e2a51-1b7e-4c1f-9d7a-8e0f5d9b2c11"}, {}]},
+    )
+
+    turn_id: uuid.UUID | None = Field(None, description="A stop naming a turn that is no longer running is ignored.")
+    message: UIMessageIn | None = Field(
+        None, description="The client's partial answer; kept only if the server had streamed nothing itself."
+    )
+
+
+class StopResult(WireModel):
+    turn_id: uuid.UUID | None = Field(description="The turn that is stopping, or the chat's running turn if any.")
+    stopped: bool = Field(description="False when nothing was running or the stop named another turn.")

@@ -228,6 +228,9 @@ class Turn(Base):
     step_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # Allocating a stream-log seq locks this row until commit, so events become visible strictly in seq order.
     last_event_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    stop_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The client's own partial answer sent with a stop; kept only for when the server streamed nothing itself.
+    client_snapshot: Mapped[list[Any] | None] = mapped_column()
     created_at: Mapped[datetime] = _created()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_token_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -28,6 +28,24 @@ def _merge(metadata: dict[str, Any] | None, extra: Any) -> dict[str, Any] | None
     return {**(metadata or {}), **extra}
 
 
+def unfinished_tool_chunks(message: AssembledMessage, reason: str) -> list[dict[str, Any]]:
+    """Ends tool parts that will never get an output (the turn stopped or failed), so none spins forever."""
+    chunks: list[dict[str, Any]] = []
+    for part in message.parts:
+        state = part.get("state")
+        if not part["type"].startswith("tool-") or state in ("output-available", "output-error"):
+            continue
+        call_id = part["toolCallId"]
+        if state == "input-streaming":
+            name = part["type"].removeprefix("tool-")
+            input_so_far = part.get("input") if isinstance(part.get("input"), dict) else {}
+            chunks.append(
+                {"type": "tool-input-available", "toolCallId": call_id, "toolName": name, "input": input_so_far}
+            )
+        chunks.append({"type": "tool-output-error", "toolCallId": call_id, "errorText": reason})
+    return chunks
+
+
 def assemble(chunks: list[dict[str, Any]]) -> AssembledMessage:
     """Applies the chunks in order, as the AI SDK's stream reader does; unknown chunks are ignored."""
     message = AssembledMessage()

@@ -34,8 +34,11 @@ with workflow.unsafe.imports_passed_through():
         TurnResult,
     )
 
+# A crashed worker is noticed when its heartbeats stop: a short timeout puts the retry on another worker within
+# seconds (the activities beat far more often than this).
+HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
+    initial_interval=timedelta(milliseconds=500),
     backoff_coefficient=2,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,
@@ -125,7 +128,7 @@ class ChatTurnWorkflow:
             ModelStepInput(turn.turn_id, step, turn.model),
             result_type=ModelStepResult,
             start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(seconds=10),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=MODEL_RETRY,
             summary=f"step {step}: stream {turn.model}",
         )
@@ -137,7 +140,7 @@ class ChatTurnWorkflow:
             ToolCallInput(turn.turn_id, tool_call_id, tool_name),
             result_type=ToolCallResult,
             start_to_close_timeout=timedelta(minutes=11),
-            heartbeat_timeout=timedelta(seconds=10),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=TOOL_RETRY,
             summary=f"tool {tool_name} ({tool_call_id})",
         )

@@ -22,18 +22,20 @@ _CACHED: CacheControlEphemeralParam = {"type": "ephemeral"}
 
 
 def with_cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Marks the end of the history so the next step and the next turn read the whole prefix from cache."""
-    if not messages:
+    """Marks the last user message so the next step and the next turn read the whole history from cache
+    (a continuation prefill after it is one-off and not worth caching)."""
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not users:
         return messages
-    last = dict(messages[-1])
-    content = last["content"]
+    marked = dict(messages[users[-1]])
+    content = marked["content"]
     blocks: list[dict[str, Any]] = (
         [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
     )
     if blocks:
         blocks[-1]["cache_control"] = dict(_CACHED)
-    last["content"] = blocks
-    return [*messages[:-1], last]
+    marked["content"] = blocks
+    return [*messages[: users[-1]], marked, *messages[users[-1] + 1 :]]
 
 
 class AnthropicProvider:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 from typing import Any
@@ -14,6 +15,7 @@ from activities.tools.base import Tool, ToolContext, ToolFailure, ToolInput
 
 MAX_OUTPUT_BYTES = 64 * 1024
 DEFAULT_TIMEOUT_S = 60
+_PR_SET_PDEATHSIG = 1
 # Only what a shell needs: the worker's own secrets (database URL, API keys) never reach the command.
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ")
 
@@ -35,6 +37,7 @@ async def _bash(context: ToolContext, params: BashInput) -> dict[str, Any]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,  # its own process group, so a stop kills the whole tree
+        preexec_fn=_die_with_worker,
     )
     try:
         output, truncated = await asyncio.wait_for(_read_capped(process), timeout=params.timeout_s)
@@ -59,6 +62,11 @@ async def _read_capped(process: asyncio.subprocess.Process) -> tuple[bytes, bool
         truncated = truncated or len(chunk) > room
     await process.wait()
     return bytes(kept), truncated
+
+
+def _die_with_worker() -> None:
+    """Runs in the child before exec: if the worker is killed, the shell dies too and its script stops."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill_group(pid: int) -> None:

@@ -9,8 +9,11 @@ steered by directives in the last user message, so every scenario is determinist
     [[fail:N]]               the first N attempts get the error of [[http:…]] or [[stream-error:…]]
     [[stream-error:TYPE]]    an `event: error` of TYPE after the first delta
     [[retry-after:S]]        send a retry-after header with HTTP errors
+    [[overlap:N]]            when asked to continue a cut-off reply, first repeat its last N words
 
-Without directives it echoes the user's text. After tool results it reports them back and stops.
+Without directives it echoes the user's text. After tool results it reports them back and stops. Like Claude 4.6
+and later, it answers 400 to an assistant prefill on those models; asked to continue (a prefill on older models,
+or turnflow's <partial_reply> instruction) it goes on from where the partial reply stops.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from starlette.routing import Route
 from tests.stack import serve_app
 
 DIRECTIVE = re.compile(r"\[\[([a-z-]+)(?::(.*?))?\]\]")
+PARTIAL = re.compile(r"\[turnflow\].*?<partial_reply>\n(.*)\n</partial_reply>.*", re.DOTALL)
+NO_PREFILL = re.compile(r"claude-(?:opus|sonnet|haiku)-(?:4-[6-9]|[5-9]-)")
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Call:
 
     body: dict[str, Any]
     headers: dict[str, str]
+    peer_port: int | None = None
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
     finished: bool = False
@@ -59,6 +65,7 @@ class Script:
     fail_times: int = 0
     stream_error: str | None = None
     retry_after: str | None = None
+    overlap_words: int = 0
 
 
 def _text_of(content: Any) -> str:
@@ -75,14 +82,33 @@ def _tool_results(content: Any) -> list[dict[str, Any]]:
 
 def plan(body: dict[str, Any]) -> Script:
     """Decides the reply from the conversation, the way a model would, but deterministically."""
-    last = body["messages"][-1]
-    results = _tool_results(last["content"])
+    messages = body["messages"]
+    prefill = _text_of(messages[-1]["content"]) if messages[-1]["role"] == "assistant" else None
+    last = messages[-2] if prefill is not None else messages[-1]
+    raw = _text_of(last["content"])
+    asked_to_continue = PARTIAL.search(raw)
+    partial = prefill if prefill is not None else (asked_to_continue.group(1) if asked_to_continue else None)
+    script = _fresh_plan(last["content"], PARTIAL.sub("", raw))
+    if partial is not None and script.text.startswith(partial):
+        said = script.text[: len(partial)]
+        repeated = "".join(_chunks(said)[-script.overlap_words :]) if script.overlap_words else ""
+        script.text = repeated + script.text[len(partial) :]
+    return script
+
+
+def _conversation_key(body: dict[str, Any]) -> str:
+    """The same for a request and its continuations, so [[fail:N]] counts attempts at one reply."""
+    messages = body["messages"][:-1] if body["messages"][-1]["role"] == "assistant" else body["messages"]
+    return json.dumps([(m["role"], PARTIAL.sub("", _text_of(m["content"]))) for m in messages])
+
+
+def _fresh_plan(content: Any, raw: str) -> Script:
+    results = _tool_results(content)
     if results:
         summary = "; ".join(
             f"{'error' if r.get('is_error') else 'ok'}: {_text_of(r.get('content', ''))[:200]}" for r in results
         )
         return Script(text=f"Tool results — {summary}", tools=[])
-    raw = _text_of(last["content"])
     script = Script(text="", tools=[])
     words = 0
     for name, arg in DIRECTIVE.findall(raw):
@@ -103,6 +129,8 @@ def plan(body: dict[str, Any]) -> Script:
             script.stream_error = arg
         elif name == "retry-after":
             script.retry_after = arg
+        elif name == "overlap":
+            script.overlap_words = int(arg)
     plain = DIRECTIVE.sub("", raw).strip()
     script.text = " ".join(f"w{i}" for i in range(words)) if words else f"Echo: {plain}"
     return script
@@ -128,10 +156,19 @@ class StandIn:
 
     async def _messages(self, request: Request) -> Response:
         body = await request.json()
-        call = Call(body=body, headers=dict(request.headers))
+        call = Call(body=body, headers=dict(request.headers), peer_port=request.client.port if request.client else None)
         self.calls.append(call)
+        if body["messages"][-1]["role"] == "assistant" and NO_PREFILL.match(body["model"]):
+            error = {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "This model does not support assistant message prefill.",
+                },
+            }
+            return JSONResponse(error, status_code=400)
         script = plan(body)
-        key = json.dumps(body["messages"], sort_keys=True)
+        key = _conversation_key(body)
         self._attempts[key] += 1
         failing = self._attempts[key] <= script.fail_times or (script.fail_times == 0 and script.http_status)
         if script.http_status and failing:

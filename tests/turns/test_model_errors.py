@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import httpx
+import pytest
 
 from tests.standin.anthropic_server import StandIn
 from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send
@@ -49,11 +50,29 @@ async def test_invalid_request_fails_the_turn_without_retry(http: httpx.AsyncCli
     assert again.status_code == 200
 
 
-async def test_error_event_mid_stream_is_retried(http: httpx.AsyncClient, standin: StandIn) -> None:
+@pytest.mark.parametrize(
+    ("model", "directives", "mode"),
+    [
+        ("claude-sonnet-4-6", "", "instruction"),
+        ("claude-sonnet-4-6", "[[overlap:2]]", "instruction"),
+        ("claude-sonnet-4-5", "[[overlap:1]]", "prefill"),
+    ],
+)
+async def test_retry_after_a_mid_stream_error_continues_without_repeating(
+    http: httpx.AsyncClient, standin: StandIn, model: str, directives: str, mode: str
+) -> None:
     chat_id = new_chat_id()
-    _, events = await send(http, chat_id, "[[stream-error:overloaded_error]] [[fail:1]] wobbly")
+    prompt = f"[[stream-error:overloaded_error]] [[fail:1]] {directives} [[words:12]] go"
+    _, events = await send(http, chat_id, prompt, model=model)
     assert events[-2].chunk["type"] == "finish"
     messages = await persisted_messages(http, chat_id)
     assert messages[-1]["parts"] == assembled(events)["parts"]
-    texts = [p["text"] for p in messages[-1]["parts"] if p["type"] == "text"]
-    assert texts[-1] == "Echo: wobbly"
+    text = "".join(p["text"] for p in messages[-1]["parts"] if p["type"] == "text")
+    assert text == " ".join(f"w{i}" for i in range(12)), "continued exactly, nothing repeated"
+    retry = standin.calls[-1].body["messages"]
+    if mode == "prefill":
+        assert retry[-1] == {"role": "assistant", "content": "w0"}
+    else:
+        assert (
+            retry[-1]["role"] == "user" and "<partial_reply>\nw0 \n</partial_reply>" in retry[-1]["content"][-1]["text"]
+        )

@@ -1,0 +1,169 @@
+"""Real processes killed mid-turn: every turn completes exactly once, with exactly one answer, the text the client
+assembled equals the persisted text with nothing repeated, completed tools ran once, and the history replays."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from tests.crash.process_stack import ProcessStack
+from tests.polling import wait_until
+from tests.replay import assert_replays
+from tests.sse import SseEvent, read_until_done, sse_events
+from tests.standin.anthropic_server import Call, StandIn
+from tests.turns.helpers import assembled, new_chat_id, persisted_messages, user_message
+from workflows.chat_turn import ChatTurnWorkflow
+
+WORDS = 50
+
+
+def _expected_text(words: int = WORDS) -> str:
+    return " ".join(f"w{i}" for i in range(words))
+
+
+def _calls_for(standin: StandIn, chat_id: str) -> list[Call]:
+    return [c for c in standin.calls if chat_id in json.dumps(c.body["messages"])]
+
+
+async def _read_deltas(events: AsyncIterator[SseEvent], into: list[SseEvent], count: int) -> None:
+    async for event in events:
+        into.append(event)
+        if sum(1 for e in into if e.data != "[DONE]" and e.chunk["type"] == "text-delta") >= count:
+            return
+
+
+async def _check_turn(
+    stack: ProcessStack, http: httpx.AsyncClient, chat_id: str, events: list[SseEvent]
+) -> dict[str, Any]:
+    """The invariants every crash test holds the product to."""
+    assert events[-1].data == "[DONE]" and events[-2].chunk["type"] == "finish"
+    ids = [e.id for e in events if e.data != "[DONE]"]
+    assert ids == list(range(1, len(ids) + 1)), "no gap, no duplicate"
+    messages = await persisted_messages(http, chat_id)
+    assert [m["role"] for m in messages] == ["user", "assistant"], "exactly one answer"
+    answer = messages[1]
+    assert answer["status"] == "complete"
+    assert answer["parts"] == assembled(events)["parts"], "what the client assembled is what was persisted"
+    chat = (await http.get(f"/chats/{chat_id}")).json()
+    assert chat["activeTurnId"] is None
+    turn_id = events[0].chunk["messageMetadata"]["turnId"]
+    turn = (await http.get(f"/turns/{turn_id}")).json()
+    assert turn["status"] == "completed"
+    assert stack.client is not None
+    await assert_replays(stack.client, [turn["workflowId"]], [ChatTurnWorkflow])
+    return answer
+
+
+async def test_worker_killed_mid_stream_resumes_on_another_worker(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient, standin: StandIn
+) -> None:
+    chat_id = new_chat_id()
+    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:40]]")]}
+    received: list[SseEvent] = []
+    async with crash_http.stream("POST", "/chat/workflow", json=body) as response:
+        events = sse_events(response)
+        await _read_deltas(events, received, 10)
+        victim = crash_stack.worker_serving(_calls_for(standin, chat_id)[-1].peer_port or 0)
+        await crash_stack.kill(victim)
+        received += await read_until_done(events)
+    crash_stack.workers.remove(victim)
+    await crash_stack.start_worker()
+
+    answer = await _check_turn(crash_stack, crash_http, chat_id, received)
+    text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
+    assert text == _expected_text(), "continued where the dead worker stopped, nothing repeated"
+    first, retry = _calls_for(standin, chat_id)
+    assert first.disconnected_at is not None and not first.finished
+    assert "<partial_reply>" in json.dumps(retry.body["messages"][-1]), "the retry asked to continue"
+
+
+async def test_worker_killed_mid_tool_never_reruns_completed_or_unsafe_tools(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    chat_id = new_chat_id()
+    quick = {"command": "echo quick >> effects.txt"}
+    slow = {"command": "echo slow-start >> effects.txt; sleep 37; echo slow-end >> effects.txt"}
+    prompt = f"{chat_id} [[tool:bash:{json.dumps(quick)}]] [[tool:bash:{json.dumps(slow)}]]"
+    received: list[SseEvent] = []
+    async with crash_http.stream(
+        "POST", "/chat/workflow", json={"id": chat_id, "messages": [user_message(prompt)]}
+    ) as response:
+        events = sse_events(response)
+        async for event in events:
+            received.append(event)
+            if event.chunk["type"] == "tool-output-available":
+                break  # the quick tool finished and its result is saved
+        session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
+        effects = crash_stack.root / "data" / "workspaces" / session_id / "effects.txt"
+
+        async def slow_started() -> bool:
+            return effects.exists() and "slow-start" in effects.read_text()
+
+        await wait_until(slow_started, "the slow tool to start")
+        victim = crash_stack.worker_running("sleep 37")
+        await crash_stack.kill(victim)
+        received += await read_until_done(events)
+    crash_stack.workers.remove(victim)
+    await crash_stack.start_worker()
+    for orphan in psutil.process_iter(["cmdline"]):
+        if orphan.info["cmdline"] == ["sleep", "37"]:
+            orphan.kill()
+
+    answer = await _check_turn(crash_stack, crash_http, chat_id, received)
+    lines = sorted(effects.read_text().splitlines())
+    assert lines == ["quick", "slow-start"], "the quick tool ran once; the interrupted one was not re-run"
+    tools = [p for p in answer["parts"] if p["type"] == "tool-bash"]
+    assert [t["state"] for t in tools] == ["output-available", "output-error"]
+    assert "not safe to re-run" in tools[1]["errorText"]
+
+
+async def test_api_killed_with_a_client_attached_resumes_elsewhere(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    chat_id = new_chat_id()
+    first_api, second_api = list(crash_stack.apis)
+    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:30]]")]}
+    received: list[SseEvent] = []
+    with pytest.raises(httpx.HTTPError):
+        async with crash_http.stream("POST", "/chat/workflow", json=body) as response:
+            events = sse_events(response)
+            await _read_deltas(events, received, 8)
+            await crash_stack.kill(crash_stack.apis.pop(first_api))
+            received += await read_until_done(events)
+    headers = {"Authorization": f"Bearer {crash_stack.api_key}"}
+    async with httpx.AsyncClient(base_url=second_api, headers=headers, timeout=60) as other:
+        async with other.stream("GET", f"/chat/workflow/{chat_id}/stream") as replay:
+            first = await anext(sse_events(replay))
+            assert first.id == 1 and first.chunk["type"] == "start", "the AI SDK resume replays from start"
+        turn_id = received[0].chunk["messageMetadata"]["turnId"]
+        last_id = str(received[-1].id)
+        async with other.stream("GET", f"/turns/{turn_id}/stream", headers={"Last-Event-ID": last_id}) as resumed:
+            received += await read_until_done(sse_events(resumed))
+        await _check_turn(crash_stack, other, chat_id, received)
+    await crash_stack.start_api()  # two API processes again for the next test
+
+
+@pytest.mark.parametrize("restart", ["temporal", "postgres"])
+async def test_turn_survives_a_server_restart(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient, restart: str
+) -> None:
+    chat_id = new_chat_id()
+    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:40]]")]}
+    received: list[SseEvent] = []
+    async with crash_http.stream("POST", "/chat/workflow", json=body) as response:
+        events = sse_events(response)
+        await _read_deltas(events, received, 8)
+        if restart == "temporal":
+            await crash_stack.stop_temporal()
+            await crash_stack.start_temporal()
+        else:
+            crash_stack.restart_postgres()
+        received += await read_until_done(events)
+    answer = await _check_turn(crash_stack, crash_http, chat_id, received)
+    text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
+    assert text == _expected_text(), "nothing lost, nothing repeated"

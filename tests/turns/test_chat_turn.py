@@ -92,3 +92,17 @@ async def test_scripted_model_streams_and_calls_a_tool_through_the_same_activity
     assert turn["model"] == "scripted" and turn["usage"]["costUsd"] == "0.000000"
     chat = (await http.get(f"/chats/{chat_id}")).json()
     assert chat["modelId"] == "scripted", "the chat keeps the model it picked"
+
+
+async def test_parallel_tool_calls_really_run_at_the_same_time(http: httpx.AsyncClient) -> None:
+    """Each tool waits for the other's file: both succeed only if they run concurrently."""
+
+    def rendezvous(mine: str, theirs: str) -> str:
+        wait = f"for i in $(seq 100); do [ -f {theirs} ] && exit 0; sleep 0.05; done; exit 7"
+        return json.dumps({"command": f"touch {mine}; {wait}"})
+
+    prompt = f"[[tool:bash:{rendezvous('a', 'b')}]] [[tool:bash:{rendezvous('b', 'a')}]]"
+    chat_id = new_chat_id()
+    _, events = await send(http, chat_id, prompt)
+    outputs = [e.chunk["output"] for e in events[:-1] if e.chunk["type"] == "tool-output-available"]
+    assert [o["exitCode"] for o in outputs] == [0, 0]

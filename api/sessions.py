@@ -79,6 +79,7 @@ async def list_sessions(
     ] = None,
     session_type: Annotated[SessionType | None, Query(description="chat or guided; omit for both")] = None,
     subject_id: Annotated[str | None, Query(max_length=200)] = None,
+    organization_id: Annotated[str | None, Query(max_length=200, description="Only this organization's")] = None,
     external_ref: Annotated[
         list[str] | None, Query(description="key:value, repeatable; all must match", examples=["trip_id:LIS-2027"])
     ] = None,
@@ -91,6 +92,8 @@ async def list_sessions(
         query = query.where(Session.session_type == session_type.value)
     if subject_id is not None:
         query = query.where(Session.subject_id == subject_id)
+    if organization_id is not None:
+        query = query.where(Session.organization_id == organization_id)
     if refs := _external_refs(external_ref):
         query = query.where(Session.external_refs.contains(refs))
     if cursor is not None:

@@ -69,8 +69,10 @@ class ChatOut(ChatRow):
 
 
 class ChatPage(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "nextCursor": None}]})
+
     items: list[ChatRow]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
 
 
 class MessageOut(WireModel):
@@ -101,6 +103,10 @@ class MessageOut(WireModel):
 
 
 class MessagePage(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "hasMoreBefore": False, "hasMoreAfter": False}]}
+    )
+
     items: list[MessageOut] = Field(description="Oldest first.")
     has_more_before: bool = Field(description="Ask again with `before` = the first item's seq.")
     has_more_after: bool = Field(description="Ask again with `after` = the last item's seq.")
@@ -113,5 +119,7 @@ class ReadMark(WireModel):
 
 
 class ReadState(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"lastReadSeq": 12, "unreadCount": 0}]})
+
     last_read_seq: int
     unread_count: int

@@ -146,5 +146,9 @@ class StopRequest(WireModel):
 
 
 class StopResult(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"turnId": "0c3e2a51-1b7e-4c1f-9d7a-8e0f5d9b2c11", "stopped": True}]}
+    )
+
     turn_id: uuid.UUID | None = Field(description="The turn that is stopping, or the chat's running turn if any.")
     stopped: bool = Field(description="False when nothing was running or the stop named another turn.")

@@ -138,5 +138,7 @@ class SessionOut(WireModel):
 
 
 class SessionPage(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "nextCursor": None}]})
+
     items: list[SessionOut]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")

@@ -90,8 +90,16 @@ async def test_openapi_documents_routes_with_examples(client: httpx.AsyncClient)
     spec = (await client.get("/openapi.json")).json()
     assert {"/sessions", "/sessions/{session_id}", "/chats", "/chats/{chat_id}/messages"} <= set(spec["paths"])
     schemas = spec["components"]["schemas"]
-    for name in ("SessionCreate", "SessionOut", "ChatRow", "MessageOut", "Problem"):
-        assert schemas[name].get("examples"), name
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body and "$ref" in body:
+                name = body["$ref"].rsplit("/", 1)[1]
+                assert schemas[name].get("examples"), f"request body {name} has no example"
+            for status, answer in operation["responses"].items():
+                ref = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+                if ref and status.startswith("2"):
+                    assert schemas[ref.rsplit("/", 1)[1]].get("examples"), f"{ref} has no example"
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     not_found = spec["paths"]["/sessions/{session_id}"]["get"]["responses"]["404"]
     assert "application/problem+json" in not_found["content"]

@@ -37,7 +37,9 @@ async def test_create_and_get_session(client: httpx.AsyncClient, tenant: Tenant)
 
 
 async def test_list_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    chat = await _create(client, tenant, title="c", subjectId="artist-1", externalRefs={"trip_id": "LIS"})
+    chat = await _create(
+        client, tenant, title="c", subjectId="artist-1", externalRefs={"trip_id": "LIS"}, organizationId="org-1"
+    )
     guided = await _create(client, tenant, sessionType="guided", title="g", subjectId="artist-2")
     paused = await _create(client, tenant, title="p")
     await client.patch(f"/sessions/{paused['id']}", json={"status": "paused"}, headers=tenant.headers)
@@ -61,6 +63,7 @@ async def test_list_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert await ids(subject_id="artist-1") == {chat["id"]}
     assert await ids(external_ref="trip_id:LIS") == {chat["id"]}
     assert await ids(external_ref="trip_id:NOPE") == set()
+    assert await ids(organization_id="org-1") == {chat["id"]}
 
 
 async def test_patch_fields_and_clear(client: httpx.AsyncClient, tenant: Tenant) -> None:

@@ -36,5 +36,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Latency figures against DESIGN §6 (about 70 s on the 2-core box); pass options as ARGS="--turns 50".
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.turn_latency $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

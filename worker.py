@@ -11,6 +11,8 @@ from temporalio.worker import Worker
 from activities.event_retention import EventRetentionActivities
 from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
+from activities.sandbox.providers import choose_provider
+from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.stop_listener import StopListener
 from activities.tool_calls import ToolCallActivities
 from activities.turn_records import TurnRecordActivities
@@ -18,24 +20,30 @@ from models.database import session_factory
 from models.settings import Settings
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
+from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
 
 
 def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops: StopListener) -> Worker:
     """`stops` must be started: it is how a stop reaches a running activity within milliseconds."""
     retention = EventRetentionActivities(session_factory(engine))
-    records = TurnRecordActivities(engine)
+    records = TurnRecordActivities(engine, settings)
     model = ModelStepActivities(engine, settings, provider_factory(settings), stops)
-    tools = ToolCallActivities(engine, settings, stops)
+    sandboxes = choose_provider(settings)
+    tools = ToolCallActivities(engine, settings, stops, sandboxes)
+    lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ChatTurnWorkflow, PruneTurnEventsWorkflow],
+        workflows=[ChatTurnWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow],
         activities=[
             records.begin_turn,
             records.claim_queued_slot,
             records.finish_turn,
             model.stream_model_step,
             tools.run_tool_call,
+            lifecycle.provision_sandbox,
+            lifecycle.hibernate_sandbox,
+            lifecycle.teardown_sandbox,
             retention.prune_turn_events,
         ],
         max_concurrent_activities=200,

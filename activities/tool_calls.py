@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,17 +15,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from activities.event_log import append_chunks
+from activities.event_log import EventWriter, append_chunks
+from activities.sandbox.base import Limits, Sandbox, SandboxProvider
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
-from models.enums import ToolCallStatus
+from models.enums import SandboxState, ToolCallStatus
 from models.settings import Settings
 from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
 
 _log = logging.getLogger("turnflow.tool_calls")
 HEARTBEAT_EVERY_S = 0.5
 MAX_OUTPUT_CHARS = 100_000
+SANDBOX_WAIT_S = 60.0
+SANDBOX_POLL_S = 0.05
+_SANDBOX_STATE = text("SELECT sandbox_state FROM sessions WHERE id = :id")
 
 _CLAIM = text(
     """
@@ -61,10 +66,16 @@ async def _heartbeating() -> AsyncIterator[None]:
 
 
 class ToolCallActivities:
-    def __init__(self, engine: AsyncEngine, settings: Settings, stops: StopListener) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, stops: StopListener, sandboxes: SandboxProvider
+    ) -> None:
         self._engine = engine
         self._settings = settings
         self._stops = stops
+        self._sandboxes = sandboxes
+        self._limits = Limits(
+            memory_bytes=settings.sandbox_memory_mb * 1024 * 1024, processes=settings.sandbox_max_processes
+        )
 
     @activity.defn(name=RUN_TOOL_CALL)
     async def run_tool_call(self, params: ToolCallInput) -> ToolCallResult:
@@ -118,14 +129,23 @@ class ToolCallActivities:
             return None, f"unknown tool {params.tool_name!r}; available: {', '.join(TOOLS)}"
         if claimed.error_text:
             return None, str(claimed.error_text)
-        context = ToolContext(
-            workspace=self._settings.workspaces() / str(claimed.session_id),
-            turn_id=params.turn_id,
-            tool_call_id=params.tool_call_id,
-        )
-        context.workspace.mkdir(parents=True, exist_ok=True)  # a session's workspace exists from its first tool
         try:
-            async with _heartbeating():
+            async with _heartbeating(), EventWriter(self._engine, params.turn_id) as progress:
+                sandbox = await self._ready_sandbox(str(claimed.session_id))
+                context = ToolContext(
+                    sandbox=sandbox,
+                    limits=self._limits,
+                    turn_id=params.turn_id,
+                    tool_call_id=params.tool_call_id,
+                    progress=lambda so_far: progress.emit(
+                        {
+                            "type": "tool-output-available",
+                            "toolCallId": params.tool_call_id,
+                            "output": so_far,
+                            "preliminary": True,
+                        }
+                    ),
+                )
                 output = await tool.invoke(context, claimed.input)
         except ToolFailure as exc:
             return None, str(exc)
@@ -136,3 +156,17 @@ class ToolCallActivities:
         if len(encoded) > MAX_OUTPUT_CHARS:
             return None, f"{params.tool_name} produced {len(encoded)} characters; the limit is {MAX_OUTPUT_CHARS}"
         return output, None
+
+    async def _ready_sandbox(self, session_id: str) -> Sandbox:
+        """Waits for the session's lifecycle workflow, started beside the turn, to have the sandbox ready."""
+        deadline = time.monotonic() + SANDBOX_WAIT_S
+        while True:
+            async with self._engine.connect() as conn:
+                state = await conn.scalar(_SANDBOX_STATE, {"id": session_id})
+            if state == SandboxState.READY:
+                return self._sandboxes.open(self._settings.workspaces() / session_id)
+            if state in (SandboxState.FAILED, SandboxState.STOPPED):
+                raise ToolFailure(f"the session's sandbox is {state}; no command can run")
+            if time.monotonic() > deadline:
+                raise ToolFailure(f"the session's sandbox was not ready within {SANDBOX_WAIT_S:g} s")
+            await asyncio.sleep(SANDBOX_POLL_S)

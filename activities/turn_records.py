@@ -8,10 +8,20 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.event_log import append_chunks
 from activities.turn_context import load_turn_chunks
 from models.enums import MessageStatus, TurnStatus
+from models.sandboxes import (
+    SANDBOX_LIFECYCLE_WORKFLOW,
+    TURN_FINISHED_SIGNAL,
+    TURN_STARTED_SIGNAL,
+    SandboxLifecycleInput,
+    sandbox_workflow_id,
+)
+from models.settings import Settings
 from models.turns import (
     BEGIN_TURN,
     CLAIM_QUEUED_SLOT,
@@ -39,6 +49,7 @@ _BEGIN = text(
     )
     UPDATE sessions s SET last_activity_at = now(), turn_count = turn_count + CASE WHEN t.attempts = 1 THEN 1 ELSE 0 END
     FROM t WHERE s.id = t.session_id
+    RETURNING s.id
     """
 )
 _OWNS_SLOT = text(
@@ -100,13 +111,27 @@ _QUEUED_OWNER = text(
 
 
 class TurnRecordActivities:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self._engine = engine
+        self._settings = settings
 
     @activity.defn(name=BEGIN_TURN)
     async def begin_turn(self, params: TurnRef) -> None:
+        """Marks the turn running and tells the session's sandbox lifecycle a turn needs it (starting it if new)."""
         async with self._engine.begin() as conn:
-            await conn.execute(_BEGIN, {"turn_id": params.turn_id})
+            session_id = (await conn.execute(_BEGIN, {"turn_id": params.turn_id})).scalar_one_or_none()
+        if session_id is None:
+            return  # already finished (stopped while queued)
+        await activity.client().start_workflow(
+            SANDBOX_LIFECYCLE_WORKFLOW,
+            SandboxLifecycleInput(str(session_id), self._settings.sandbox_idle_hibernate_s),
+            id=sandbox_workflow_id(str(session_id)),
+            task_queue=activity.info().task_queue,
+            start_signal=TURN_STARTED_SIGNAL,
+            start_signal_args=[params.turn_id],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"sandbox of session {session_id}",
+        )
 
     @activity.defn(name=CLAIM_QUEUED_SLOT)
     async def claim_queued_slot(self, params: TurnRef) -> bool:
@@ -124,6 +149,7 @@ class TurnRecordActivities:
             turn = (await conn.execute(_LOCK_TURN, {"turn_id": params.turn_id})).one()
             if turn.status in FINAL_STATUSES:
                 number = (await conn.execute(_QUEUED_OWNER, {"chat_id": turn.chat_id})).scalar_one_or_none()
+                await _tell_sandbox(str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
                 return FinishTurnResult(turn_workflow_id(turn.chat_id, number) if number is not None else None)
             await self._persist_message(conn, turn, params)
             await conn.execute(
@@ -140,6 +166,7 @@ class TurnRecordActivities:
                 },
             )
             released = (await conn.execute(_RELEASE_SLOT, {"chat_id": turn.chat_id, "turn_id": turn.id})).first()
+        await _tell_sandbox(str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
         next_number = released.next_number if released is not None else None
         return FinishTurnResult(turn_workflow_id(turn.chat_id, next_number) if next_number is not None else None)
 
@@ -170,6 +197,15 @@ class TurnRecordActivities:
                 "status": _MESSAGE_STATUS[params.outcome],
             },
         )
+
+
+async def _tell_sandbox(session_id: str, signal: str, *args: str) -> None:
+    """Signals the session's sandbox lifecycle, if the session has one."""
+    try:
+        await activity.client().get_workflow_handle(sandbox_workflow_id(session_id)).signal(signal, *args)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
 
 
 def _has_content(parts: list[dict[str, Any]]) -> bool:

@@ -12,7 +12,10 @@ from api.dependencies import DB, AppSettings, CurrentCaller
 from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, problem_responses
 from api.session_queries import load_session_out, lock_session, session_rows, to_session_out
-from models.enums import SessionStatus, SessionType, can_transition
+from api.temporal import Temporal
+from api.turn_control import signal_sandbox
+from models.enums import SandboxState, SessionStatus, SessionType, can_transition
+from models.sandboxes import SESSION_ARCHIVED_SIGNAL
 from models.session_schemas import SessionCreate, SessionOut, SessionPage, SessionPatch
 from models.tables import Session
 
@@ -146,26 +149,27 @@ async def patch_session(session_id: uuid.UUID, body: SessionPatch, db: DB, calle
     return await load_session_out(db, caller, session_id)
 
 
-async def _set_archived(db: DB, caller: CurrentCaller, session_id: uuid.UUID, archived: bool) -> SessionOut:
-    """Both directions are idempotent; unarchiving restores the status the session had."""
+@router.post("/{session_id}/archive", response_model=SessionOut, responses=problem_responses(401, 404, 422, 503))
+async def archive_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller, temporal: Temporal) -> SessionOut:
+    """Hides the session and its chats from lists and stops its sandbox once no turn runs; history is kept.
+    Idempotent."""
     session = await lock_session(db, caller, session_id)
-    is_archived = session.status == SessionStatus.ARCHIVED
-    if archived and not is_archived:
+    if session.status != SessionStatus.ARCHIVED:
         session.status_before_archive = session.status
         session.status = SessionStatus.ARCHIVED.value
-    elif not archived and is_archived:
-        session.status = session.status_before_archive or SessionStatus.ACTIVE.value
-        session.status_before_archive = None
+    if session.sandbox_state not in (None, SandboxState.STOPPED):
+        # Told before the commit: if Temporal cannot be reached the archive fails whole and can be retried.
+        await signal_sandbox(await temporal.client(), str(session_id), SESSION_ARCHIVED_SIGNAL)
     await db.commit()
     return await load_session_out(db, caller, session_id)
 
 
-@router.post("/{session_id}/archive", response_model=SessionOut, responses=problem_responses(401, 404, 422))
-async def archive_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> SessionOut:
-    """Hides the session and its chats from lists; its history is kept."""
-    return await _set_archived(db, caller, session_id, archived=True)
-
-
 @router.post("/{session_id}/unarchive", response_model=SessionOut, responses=problem_responses(401, 404, 422))
 async def unarchive_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> SessionOut:
-    return await _set_archived(db, caller, session_id, archived=False)
+    """Restores the status the session had; its sandbox comes back from its snapshot on the next turn."""
+    session = await lock_session(db, caller, session_id)
+    if session.status == SessionStatus.ARCHIVED:
+        session.status = session.status_before_archive or SessionStatus.ACTIVE.value
+        session.status_before_archive = None
+    await db.commit()
+    return await load_session_out(db, caller, session_id)

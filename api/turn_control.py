@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.sandboxes import sandbox_workflow_id
 from models.stream_log import TURN_CONTROL_CHANNEL
 
 _log = logging.getLogger("turnflow.api.turn_control")
@@ -25,3 +26,12 @@ async def request_stop(db: AsyncSession, temporal: Client, turn_id: str, workflo
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         _log.info("turn %s: workflow %s already closed", turn_id, workflow_id)
+
+
+async def signal_sandbox(temporal: Client, session_id: str, signal: str) -> None:
+    """Signals a session's sandbox lifecycle; a session that never had a sandbox has none to tell."""
+    try:
+        await temporal.get_workflow_handle(sandbox_workflow_id(session_id)).signal(signal)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise

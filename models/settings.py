@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
         description="System prompt of every turn (cached by the model provider).",
     )
     workspace_root: Path | None = Field(None, description="Where session workspaces live. Unset: data_dir/workspaces.")
+    sandbox_provider: Literal["auto", "bubblewrap", "process"] = Field(
+        "auto",
+        description="Where commands run: `bubblewrap` (isolated), `process` (unisolated, development only), or "
+        "`auto` (bubblewrap when installed, else process with a loud warning).",
+    )
+    sandbox_idle_hibernate_s: float = Field(
+        600, gt=0, description="Idle seconds after which a session's sandbox is snapshotted and stopped."
+    )
+    sandbox_memory_mb: int = Field(1024, ge=64, description="Address-space limit of each sandboxed command.")
+    sandbox_max_processes: int = Field(256, ge=8, description="Processes the sandbox user may have at once.")
     stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
 
     @property
@@ -102,6 +113,9 @@ class Settings(BaseSettings):
 
     def workspaces(self) -> Path:
         return self.workspace_root or self.data_dir / "workspaces"
+
+    def snapshots(self) -> Path:
+        return self.workspaces().parent / "snapshots"
 
     def ui_port(self) -> int:
         return self.temporal_ui_port or self.temporal_port + 1000

@@ -85,15 +85,26 @@ def assemble(chunks: list[dict[str, Any]]) -> AssembledMessage:
                 tool_parts[chunk["toolCallId"]] = part
             else:
                 part = existing
-            part.update(state="input-available", input=chunk["input"])
+            _set_tool_state(part, "input-available")
+            part["input"] = chunk["input"]
         elif kind == "tool-output-available":
-            tool_parts[chunk["toolCallId"]].update(state="output-available", output=chunk["output"])
+            _set_tool_state(tool_parts[chunk["toolCallId"]], "output-available", output=chunk["output"])
+            if chunk.get("preliminary") is not None:
+                tool_parts[chunk["toolCallId"]]["preliminary"] = chunk["preliminary"]
         elif kind == "tool-output-error":
-            tool_parts[chunk["toolCallId"]].update(state="output-error", errorText=chunk["errorText"])
+            _set_tool_state(tool_parts[chunk["toolCallId"]], "output-error", errorText=chunk["errorText"])
         elif kind.startswith("data-") and not chunk.get("transient"):
             _upsert_data_part(message.parts, chunk)
     message.open_parts = list(open_parts)
     return message
+
+
+def _set_tool_state(part: dict[str, Any], state: str, **fields: Any) -> None:
+    """Each tool update replaces the state's fields, as the AI SDK's reader does (an error drops the output)."""
+    for stale in ("output", "errorText", "preliminary"):
+        part.pop(stale, None)
+    part["state"] = state
+    part.update(fields)
 
 
 def _upsert_data_part(parts: list[dict[str, Any]], chunk: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import sys
 import urllib.request
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from activities.sandbox.providers import UNISOLATED_WARNING
 from models.database import create_engine, session_factory
 from models.settings import STACK_FILE, Settings
 from turnflow.children import Child, spawn
@@ -205,12 +207,21 @@ class DevStack:
                     f"  API docs     {self._api_url}/docs",
                     f"  Temporal UI  {self._ui_url}",
                     f"  API key      {key}  (account {DEV_ACCOUNT!r}, kept in {self._data_dir / DEV_KEY_FILE})",
+                    *_sandbox_warning(),
                     "Ctrl-C to stop",
                     "",
                 ]
             ),
             flush=True,
         )
+
+
+def _sandbox_warning() -> list[str]:
+    """Loud, because without bubblewrap the agent's commands run with the worker's own access."""
+    if shutil.which("bwrap"):
+        return []
+    rule = "!" * 100
+    return [rule, f"WARNING: {UNISOLATED_WARNING}", rule]
 
 
 def _progress(line: str) -> None:

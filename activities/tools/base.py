@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from activities.sandbox.base import Limits, Sandbox
+
 InputT = TypeVar("InputT", bound=BaseModel)
+# Receives the tool's output so far, for a client to show while a long tool runs.
+ProgressSink = Callable[[dict[str, Any]], None]
 
 
 class ToolInput(BaseModel):
@@ -22,9 +25,11 @@ class ToolFailure(Exception):
 
 @dataclass(frozen=True)
 class ToolContext:
-    workspace: Path
+    sandbox: Sandbox
+    limits: Limits
     turn_id: str
     tool_call_id: str
+    progress: ProgressSink | None = None
 
 
 @dataclass(frozen=True)

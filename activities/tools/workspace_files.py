@@ -38,7 +38,7 @@ class ListFilesInput(ToolInput):
 
 
 async def _read_file(context: ToolContext, params: ReadFileInput) -> dict[str, Any]:
-    target = resolve_inside(context.workspace, params.path)
+    target = resolve_inside(context.sandbox.workspace, params.path)
     if not target.is_file():
         raise ToolFailure(f"no file {params.path!r}")
     data = await asyncio.to_thread(_read_prefix, target)
@@ -51,16 +51,19 @@ def _read_prefix(target: Path) -> bytes:
 
 
 async def _write_file(context: ToolContext, params: WriteFileInput) -> dict[str, Any]:
-    target = resolve_inside(context.workspace, params.path)
+    target = resolve_inside(context.sandbox.workspace, params.path)
     if target.is_dir():
         raise ToolFailure(f"{params.path!r} is a directory")
+    missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(target.write_text, params.content)
+    for created in (target, *missing):
+        context.sandbox.adopt(created)
     return {"path": params.path, "bytes": len(params.content.encode())}
 
 
 async def _list_files(context: ToolContext, params: ListFilesInput) -> dict[str, Any]:
-    target = resolve_inside(context.workspace, params.path)
+    target = resolve_inside(context.sandbox.workspace, params.path)
     if not target.is_dir():
         raise ToolFailure(f"no directory {params.path!r}")
     entries = sorted(target.iterdir())[:MAX_LISTED]

@@ -1,4 +1,4 @@
-"""The workspace tools on a real directory and a real shell: limits, confinement and clear failures."""
+"""The tools in a real bubblewrap sandbox: limits, confinement and clear failures."""
 
 from __future__ import annotations
 
@@ -7,17 +7,33 @@ from typing import Any
 
 import pytest
 
+from activities.sandbox.base import Limits
+from activities.sandbox.bubblewrap import BubblewrapProvider
 from activities.tools.base import ToolContext, ToolFailure
-from activities.tools.bash import MAX_OUTPUT_BYTES
 from activities.tools.registry import TOOLS, tool_specs
 
-
-def _context(tmp_path: Path) -> ToolContext:
-    return ToolContext(workspace=tmp_path, turn_id="t", tool_call_id="c")
+KEPT = 64 * 1024
 
 
-async def _call(tmp_path: Path, name: str, **arguments: Any) -> dict[str, Any]:
-    return await TOOLS[name].invoke(_context(tmp_path), arguments)
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    path = tmp_path / "session"
+    BubblewrapProvider().prepare(path)
+    return path
+
+
+def _context(workspace: Path, progress: list[dict[str, Any]] | None = None) -> ToolContext:
+    return ToolContext(
+        sandbox=BubblewrapProvider().open(workspace),
+        limits=Limits(output_kept_bytes=KEPT),
+        turn_id="t",
+        tool_call_id="c",
+        progress=progress.append if progress is not None else None,
+    )
+
+
+async def _call(workspace: Path, name: str, **arguments: Any) -> dict[str, Any]:
+    return await TOOLS[name].invoke(_context(workspace), arguments)
 
 
 def test_every_tool_is_declared_by_json_schema() -> None:
@@ -27,44 +43,39 @@ def test_every_tool_is_declared_by_json_schema() -> None:
     assert specs["write_file"]["input_schema"]["properties"]["content"]["type"] == "string"
 
 
-async def test_write_read_list_round_trip(tmp_path: Path) -> None:
-    assert await _call(tmp_path, "write_file", path="notes/a.txt", content="hello") == {
-        "path": "notes/a.txt",
-        "bytes": 5,
-    }
-    read = await _call(tmp_path, "read_file", path="notes/a.txt")
+async def test_write_read_list_round_trip(workspace: Path) -> None:
+    written = await _call(workspace, "write_file", path="notes/a.txt", content="hello")
+    assert written == {"path": "notes/a.txt", "bytes": 5}
+    read = await _call(workspace, "read_file", path="notes/a.txt")
     assert (read["content"], read["truncated"]) == ("hello", False)
-    listed = await _call(tmp_path, "list_files", path="notes")
+    listed = await _call(workspace, "list_files", path="notes")
     assert listed["entries"] == [{"name": "a.txt", "type": "file"}]
+    appended = await _call(workspace, "bash", command="echo more >> notes/a.txt && cat notes/a.txt")
+    assert appended["output"] == "hellomore\n", "the sandbox may change what the file tools wrote"
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", "link/escape.txt"])
-async def test_paths_cannot_leave_the_workspace(tmp_path: Path, path: str) -> None:
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "link").symlink_to(tmp_path)
+async def test_paths_cannot_leave_the_workspace(workspace: Path, path: str) -> None:
+    (workspace / "link").symlink_to(workspace.parent)
     with pytest.raises(ToolFailure, match="outside the workspace"):
         await _call(workspace, "write_file", path=path, content="x")
-    assert not (tmp_path / "outside.txt").exists() and not (tmp_path / "escape.txt").exists()
+    assert not (workspace.parent / "outside.txt").exists() and not (workspace.parent / "escape.txt").exists()
 
 
-async def test_bash_reports_exit_code_and_caps_output(tmp_path: Path) -> None:
-    failed = await _call(tmp_path, "bash", command="echo oops; exit 3")
+async def test_bash_reports_exit_code_and_keeps_the_start_of_long_output(workspace: Path) -> None:
+    failed = await _call(workspace, "bash", command="echo oops; exit 3")
     assert (failed["exitCode"], failed["output"]) == (3, "oops\n")
-    chatty = await _call(tmp_path, "bash", command="head -c 300000 /dev/zero | tr '\\0' x")
-    assert len(chatty["output"]) == MAX_OUTPUT_BYTES and chatty["truncated"] is True
+    chatty = await _call(workspace, "bash", command="head -c 300000 /dev/zero | tr '\\0' x")
+    assert len(chatty["output"]) == KEPT and chatty["truncated"] is True
 
 
-async def test_bash_timeout_kills_the_command(tmp_path: Path) -> None:
-    with pytest.raises(ToolFailure, match="timed out after 1 s"):
-        await _call(tmp_path, "bash", command="sleep 5 & sleep 5; echo never", timeout_s=1)
-
-
-async def test_bash_gets_no_worker_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
-    monkeypatch.setenv("TURNFLOW_DATABASE_URL", "postgresql://secret")
-    result = await _call(tmp_path, "bash", command="env")
-    assert "secret" not in result["output"]
+async def test_long_commands_stream_their_output(workspace: Path) -> None:
+    progress: list[dict[str, Any]] = []
+    command = "for i in 1 2 3 4; do echo line$i; sleep 0.3; done"
+    result = await TOOLS["bash"].invoke(_context(workspace, progress), {"command": command})
+    assert result["output"] == "line1\nline2\nline3\nline4\n"
+    assert progress, "no preliminary output while the command ran"
+    assert all(p["running"] is True and result["output"].startswith(p["output"]) for p in progress)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +88,7 @@ async def test_bash_gets_no_worker_secrets(tmp_path: Path, monkeypatch: pytest.M
     ],
 )
 async def test_bad_calls_fail_with_a_message_for_the_model(
-    tmp_path: Path, name: str, arguments: dict[str, Any], message: str
+    workspace: Path, name: str, arguments: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ToolFailure, match=message):
-        await TOOLS[name].invoke(_context(tmp_path), arguments)
+        await TOOLS[name].invoke(_context(workspace), arguments)

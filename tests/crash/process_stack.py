@@ -60,6 +60,8 @@ class ProcessStack:
             "TURNFLOW_DATA_DIR": str(self.root / "data"),
             "TURNFLOW_MODEL": "claude-sonnet-4-6",
             "TURNFLOW_LOG_LEVEL": "warning",
+            # Sandboxes hibernate after a second of idleness, so lifecycle tests see it happen.
+            "TURNFLOW_SANDBOX_IDLE_HIBERNATE_S": "1",
             "ANTHROPIC_API_KEY": "stand-in-key",
             "ANTHROPIC_BASE_URL": self.standin.url,
         }

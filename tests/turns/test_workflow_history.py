@@ -8,11 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from models.tables import Turn
+from models.sandboxes import sandbox_workflow_id
+from models.tables import Session, Turn
 from tests.replay import assert_replays
 from tests.turns.helpers import new_chat_id, send
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
+from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
 
 
 async def test_simple_turn_history_is_small_and_has_no_tokens(
@@ -43,7 +45,12 @@ async def test_every_recorded_history_replays(
                 )
             )
         )
+        sandboxes = [
+            sandbox_workflow_id(str(s))
+            for s in await db.scalars(select(Session.id).where(Session.sandbox_state.is_not(None)))
+        ]
     described = [await temporal_env.client.get_workflow_handle(w).describe() for w in workflow_ids]
     closed = [d.id for d in described if d.status is not None and d.status.name != "RUNNING"]
-    assert closed
-    await assert_replays(temporal_env.client, closed, [ChatTurnWorkflow, PruneTurnEventsWorkflow])
+    assert closed and sandboxes
+    workflows = [ChatTurnWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow]
+    await assert_replays(temporal_env.client, closed + sandboxes, workflows)

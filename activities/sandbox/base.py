@@ -1,0 +1,61 @@
+"""The Sandbox interface: a session's workspace and a way to run commands confined to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+# Called with each piece of output as it arrives, for streaming long commands to the client.
+OutputSink = Callable[[bytes], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one command may use; exceeding any of them ends it with a clear tool error."""
+
+    wall_clock_s: int = 60
+    cpu_s: int = 60
+    memory_bytes: int = 1024 * 1024 * 1024
+    processes: int = 256
+    file_bytes: int = 256 * 1024 * 1024
+    output_kept_bytes: int = 64 * 1024
+    output_kill_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int
+    output: bytes
+    truncated: bool
+
+
+class CommandFailed(Exception):
+    """The command broke a limit (time, output) and was killed; the message is for the model."""
+
+
+class Sandbox(Protocol):
+    @property
+    def workspace(self) -> Path:
+        """The session's files, as the worker sees them."""
+        ...
+
+    async def run(self, command: str, limits: Limits, on_output: OutputSink | None = None) -> CommandResult:
+        """Runs a bash command line; cancelling the call kills the command's whole process tree."""
+        ...
+
+    def adopt(self, path: Path) -> None:
+        """Gives a file the worker wrote to the sandbox, so its commands may change it."""
+        ...
+
+
+class SandboxProvider(Protocol):
+    name: str
+    isolated: bool
+
+    def open(self, workspace: Path) -> Sandbox: ...
+
+    def prepare(self, workspace: Path) -> None:
+        """Makes the workspace (and everything in it) the sandbox's own."""
+        ...

@@ -1,0 +1,112 @@
+"""Per-session sandboxes across turns, idleness, worker restarts and archiving, on real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from tests.crash.process_stack import ProcessStack
+from tests.polling import wait_until
+from tests.turns.helpers import new_chat_id, send
+
+
+def _tool(name: str, **arguments: Any) -> str:
+    return f"[[tool:{name}:{json.dumps(arguments)}]]"
+
+
+async def _sandbox_state(http: httpx.AsyncClient, session_id: str) -> str | None:
+    state: str | None = (await http.get(f"/sessions/{session_id}")).json()["sandboxState"]
+    return state
+
+
+async def _wait_for_state(http: httpx.AsyncClient, session_id: str, state: str) -> None:
+    async def reached() -> bool:
+        return await _sandbox_state(http, session_id) == state
+
+    await wait_until(reached, f"sandbox {state}")
+
+
+async def _tool_output(http: httpx.AsyncClient, chat_id: str, prompt: str) -> dict[str, Any]:
+    response, events = await send(http, chat_id, prompt)
+    assert response.status_code == 200, response.text
+    outputs = [e.chunk for e in events[:-1] if e.chunk["type"] in ("tool-output-available", "tool-output-error")]
+    final = [o for o in outputs if not o.get("preliminary")]
+    assert len(final) == 1, outputs
+    return final[0]
+
+
+def _on_disk(stack: ProcessStack, session_id: str) -> tuple[bool, bool]:
+    data = stack.root / "data"
+    return (data / "workspaces" / session_id).exists(), (data / "snapshots" / f"{session_id}.tar.gz").exists()
+
+
+async def test_files_survive_hibernation_and_a_worker_restart(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    chat_id = new_chat_id()
+    written = await _tool_output(crash_http, chat_id, _tool("write_file", path="notes/plan.md", content="keep me"))
+    assert written["type"] == "tool-output-available"
+    session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
+    await _wait_for_state(crash_http, session_id, "hibernated")
+    assert _on_disk(crash_stack, session_id) == (False, True), "hibernated: workspace packed away"
+
+    for worker in list(crash_stack.workers):
+        await crash_stack.kill(worker)
+        crash_stack.workers.remove(worker)
+    for _ in range(2):
+        await crash_stack.start_worker()
+
+    read = await _tool_output(crash_http, chat_id, _tool("bash", command="cat notes/plan.md; ls -la notes"))
+    assert read["output"]["output"].startswith("keep me"), read
+    assert await _sandbox_state(crash_http, session_id) in ("ready", "hibernated")
+
+
+async def test_archiving_stops_the_sandbox_but_never_under_a_running_turn(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    chat_id = new_chat_id()
+    prompt = _tool("bash", command="echo working > state.txt; sleep 2; echo done >> state.txt")
+    sending = asyncio.create_task(_tool_output(crash_http, chat_id, prompt))
+
+    async def running() -> bool:
+        chat = await crash_http.get(f"/chats/{chat_id}")
+        return chat.status_code == 200 and chat.json()["activeTurnId"] is not None
+
+    await wait_until(running, "the turn to start")
+    session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
+    await _wait_for_state(crash_http, session_id, "ready")
+    archived = await crash_http.post(f"/sessions/{session_id}/archive")
+    assert archived.status_code == 200
+    output = await sending
+    assert output["output"]["exitCode"] == 0, "the running turn's command finished undisturbed"
+    await _wait_for_state(crash_http, session_id, "stopped")
+    assert _on_disk(crash_stack, session_id) == (False, True), "stopped, with the files kept in a snapshot"
+
+
+async def test_rapid_sessions_leave_no_orphan_sandboxes(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    chats = [new_chat_id() for _ in range(6)]
+    await asyncio.gather(*(send(crash_http, chat, _tool("bash", command="echo hi > f")) for chat in chats))
+    sessions = [(await crash_http.get(f"/chats/{chat}")).json()["sessionId"] for chat in chats]
+    for session_id in sessions:
+        assert (await crash_http.post(f"/sessions/{session_id}/archive")).status_code == 200
+    for session_id in sessions:
+        await _wait_for_state(crash_http, session_id, "stopped")
+        assert _on_disk(crash_stack, session_id)[0] is False
+    assert crash_stack.client is not None
+    for session_id in sessions:
+        lifecycle = await crash_stack.client.get_workflow_handle(f"sandbox:{session_id}").describe()
+        assert lifecycle.status is not None and lifecycle.status.name == "COMPLETED"
+
+
+async def test_sessions_never_see_each_others_files(crash_stack: ProcessStack, crash_http: httpx.AsyncClient) -> None:
+    first, second = new_chat_id(), new_chat_id()
+    await _tool_output(crash_http, first, _tool("write_file", path="secret.txt", content="first's secret"))
+    first_session = (await crash_http.get(f"/chats/{first}")).json()["sessionId"]
+    probe = f"cat ../{first_session}/secret.txt 2>/dev/null; find / -name secret.txt 2>/dev/null; echo probed"
+    output = await _tool_output(crash_http, second, _tool("bash", command=probe))
+    assert output["output"]["output"] == "probed\n", "nothing of the other session is reachable"

@@ -69,6 +69,21 @@ async def test_client_assembles_the_persisted_message(
 
 
 @pytest.mark.parametrize("package", CLIENTS)
+async def test_client_assembles_preliminary_tool_output(
+    package: str, api_url: str, tenant: Tenant, http: httpx.AsyncClient
+) -> None:
+    chat_id = new_chat_id()
+    command = json.dumps({"command": "for i in 1 2 3; do echo step$i; sleep 0.4; done"})
+    body = {"id": chat_id, "messages": [user_message(f"[[tool:bash:{command}]] long one")]}
+    result = await _client(package, tenant, "send", f"{api_url}/chat/workflow", json.dumps(body))
+    assert result["chunkTypes"].count("tool-output-available") >= 2, "preliminary output was streamed"
+    persisted = (await persisted_messages(http, chat_id))[-1]
+    assert _comparable(result["message"]) == _comparable(persisted)
+    bash = next(p for p in persisted["parts"] if p["type"] == "tool-bash")
+    assert bash["output"]["output"] == "step1\nstep2\nstep3\n" and "preliminary" not in bash
+
+
+@pytest.mark.parametrize("package", CLIENTS)
 async def test_client_resume_rebuilds_the_running_turn(
     package: str, api_url: str, tenant: Tenant, http: httpx.AsyncClient
 ) -> None:

@@ -53,7 +53,15 @@ class TurnStatus(StrEnum):
 class ToolCallStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    # A question to the user, waiting for the answer.
+    WAITING = "waiting"
     COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class StepOutcome(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
     FAILED = "failed"
 
 

@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     )
     sandbox_memory_mb: int = Field(1024, ge=64, description="Address-space limit of each sandboxed command.")
     sandbox_max_processes: int = Field(256, ge=8, description="Processes the sandbox user may have at once.")
+    question_timeout_s: float = Field(
+        86400, gt=0, description="How long a question to the user waits before the turn goes on with a tool error."
+    )
+    subagent_max_steps: int = Field(6, ge=1, le=50, description="Model steps a `task` sub-agent may take.")
+    digest_webhook_url: str | None = Field(
+        None,
+        description="Where the spend digest is posted. With TURNFLOW_DIGEST_TELEGRAM_CHAT_ID set, a Telegram bot "
+        "API base (https://api.telegram.org/bot<token>); otherwise any URL taking a JSON POST. Unset: no digest.",
+    )
+    digest_telegram_chat_id: str | None = Field(None, description="Telegram chat the digest goes to.")
+    digest_interval_minutes: int = Field(10, ge=1, le=1440, description="Window and period of the spend digest.")
     stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
 
     @property

@@ -33,6 +33,7 @@ from models.enums import (
     SandboxState,
     SessionStatus,
     SessionType,
+    StepOutcome,
     ToolCallStatus,
     TurnStatus,
 )
@@ -266,6 +267,41 @@ class ToolCall(Base):
     created_at: Mapped[datetime] = _created()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TurnStep(Base):
+    """Telemetry of one model call attempt of a turn, written also when it failed or was stopped."""
+
+    __tablename__ = "turn_steps"
+    __table_args__ = (_one_of("outcome", StepOutcome), Index("ix_turn_steps_started", "started_at"))
+
+    turn_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
+    # Empty for the turn's own agent; the `task` tool call's id for a sub-agent's steps.
+    agent_call_id: Mapped[str] = mapped_column(Text, primary_key=True, server_default="")
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_type: Mapped[str] = mapped_column(Text, server_default=AgentType.MAIN.value)
+    model: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    finish_reason: Mapped[str | None] = mapped_column(Text)
+    tool_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    duration_ms: Mapped[float] = mapped_column(Numeric(12, 3))
+    ttft_ms: Mapped[float | None] = mapped_column(Numeric(12, 3))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = _created()
+
+
+class SessionStatusUpdate(Base):
+    """A shareable progress note on a session (what was tried, what is next)."""
+
+    __tablename__ = "session_status_updates"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
 
 
 class UsageEvent(Base):

@@ -28,6 +28,8 @@ TABLES = {
     "turn_events",
     "usage_events",
     "tool_calls",
+    "turn_steps",
+    "session_status_updates",
 }
 
 

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import anthropic
@@ -23,10 +24,10 @@ from activities.step_chunks import StepChunks
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.registry import tool_specs
 from activities.turn_context import TurnContext, load_step_start, load_turn
-from models.enums import AgentType
+from models.enums import AgentType, StepOutcome
 from models.pricing import cost_usd, price_for
 from models.settings import Settings
-from models.tables import ToolCall, UsageEvent
+from models.tables import ToolCall, TurnStep, UsageEvent
 from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, ToolCallRef
 
 _log = logging.getLogger("turnflow.model_step")
@@ -39,6 +40,35 @@ _STEP_DONE = text(
     WHERE id = :turn_id
     """
 )
+
+
+async def _record_step(
+    conn: AsyncConnection,
+    turn: TurnContext,
+    params: ModelStepInput,
+    attempt: int,
+    chunks: StepChunks,
+    outcome: StepOutcome,
+    error: str | None,
+) -> None:
+    now = time.time()
+    await conn.execute(
+        insert(TurnStep)
+        .values(
+            turn_id=turn.turn_id,
+            step=params.step,
+            attempt=attempt,
+            model=params.model,
+            outcome=outcome.value,
+            finish_reason=chunks.stop_reason if outcome == StepOutcome.COMPLETED else None,
+            tool_count=len(chunks.tool_calls),
+            duration_ms=round((now - chunks.started_at) * 1000, 3),
+            ttft_ms=round((chunks.first_text_at - chunks.started_at) * 1000, 3) if chunks.first_text_at else None,
+            error=error,
+            started_at=datetime.fromtimestamp(chunks.started_at, UTC),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def _opening_chunks(resume: Resume | None) -> list[dict[str, Any]]:
@@ -95,15 +125,17 @@ class ModelStepActivities:
                         log.emit(chunk)
                     raise
         except TurnStopped:
-            await self._record_usage_only(turn, params, info.attempt, chunks)
+            await self._record_cut_short(turn, params, info.attempt, chunks, StepOutcome.STOPPED, None)
             raise stopped_error(params.turn_id) from None
         except anthropic.AnthropicError as exc:
-            await self._record_usage_only(turn, params, info.attempt, chunks)
-            raise to_application_error(exc) from exc
+            error = to_application_error(exc)
+            await self._record_cut_short(turn, params, info.attempt, chunks, StepOutcome.FAILED, error.message)
+            raise error from exc
         # One transaction: a log that shows the step finished always has its tool calls and usage saved.
         async with self._engine.begin() as conn:
             await self._record_tool_calls(conn, turn, params, chunks)
             await self._record_usage(conn, turn, params, info.attempt, chunks)
+            await _record_step(conn, turn, params, info.attempt, chunks, StepOutcome.COMPLETED, None)
             await append_chunks(conn, params.turn_id, [{"type": "finish-step"}])
         return ModelStepResult(
             stop_reason=chunks.stop_reason,
@@ -132,12 +164,19 @@ class ModelStepActivities:
                     activity.heartbeat()
                     last_beat = now
 
-    async def _record_usage_only(
-        self, turn: TurnContext, params: ModelStepInput, attempt: int, chunks: StepChunks
+    async def _record_cut_short(
+        self,
+        turn: TurnContext,
+        params: ModelStepInput,
+        attempt: int,
+        chunks: StepChunks,
+        outcome: StepOutcome,
+        error: str | None,
     ) -> None:
-        """A call cut short still cost what the provider reported so far."""
+        """A call cut short still cost what the provider reported so far, and still counts in telemetry."""
         async with self._engine.begin() as conn:
             await self._record_usage(conn, turn, params, attempt, chunks)
+            await _record_step(conn, turn, params, attempt, chunks, outcome, error)
 
     async def _record_tool_calls(
         self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, chunks: StepChunks

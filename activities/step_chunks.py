@@ -42,7 +42,8 @@ class StepChunks:
         self.tool_calls: list[PendingToolCall] = []
         self.usage = Usage()
         self.stop_reason = "end_turn"
-        self.first_text_at: float | None = None  # wall clock of the first text delta
+        self.started_at = time.time()  # wall clock, for telemetry
+        self.first_text_at: float | None = None
 
     def on(self, event: ModelEvent) -> list[dict[str, Any]]:
         if isinstance(event, BlockStart):

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
@@ -22,6 +22,7 @@ from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
 from models.enums import SandboxState, ToolCallStatus
 from models.settings import Settings
+from models.tables import Session
 from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
 
 _log = logging.getLogger("turnflow.tool_calls")
@@ -145,6 +146,8 @@ class ToolCallActivities:
                             "preliminary": True,
                         }
                     ),
+                    emit=progress.emit,
+                    save_triage=lambda changes: self._save_triage(str(claimed.session_id), changes),
                 )
                 output = await tool.invoke(context, claimed.input)
         except ToolFailure as exc:
@@ -170,3 +173,28 @@ class ToolCallActivities:
             if time.monotonic() > deadline:
                 raise ToolFailure(f"the session's sandbox was not ready within {SANDBOX_WAIT_S:g} s")
             await asyncio.sleep(SANDBOX_POLL_S)
+
+    async def _save_triage(self, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        values = {("triage_hypothesis" if k == "hypothesis" else k): v for k, v in changes.items()}
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(Session)
+                    .where(Session.id == session_id)
+                    .values(**values, updated_at=func.now())
+                    .returning(
+                        Session.client_name,
+                        Session.asset_name,
+                        Session.issue_category,
+                        Session.triage_hypothesis,
+                        Session.evidence_items,
+                    )
+                )
+            ).one()
+        return {
+            "clientName": row.client_name,
+            "assetName": row.asset_name,
+            "issueCategory": row.issue_category,
+            "hypothesis": row.triage_hypothesis,
+            "evidenceItems": row.evidence_items,
+        }

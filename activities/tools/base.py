@@ -13,6 +13,8 @@ from activities.sandbox.base import Limits, Sandbox
 InputT = TypeVar("InputT", bound=BaseModel)
 # Receives the tool's output so far, for a client to show while a long tool runs.
 ProgressSink = Callable[[dict[str, Any]], None]
+# Saves triage fields on the turn's session and returns the whole triage header as it now stands.
+TriageWriter = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class ToolInput(BaseModel):
@@ -30,6 +32,9 @@ class ToolContext:
     turn_id: str
     tool_call_id: str
     progress: ProgressSink | None = None
+    # Stream chunks of the tool's own (e.g. `data-*` parts), appended before its output.
+    emit: ProgressSink | None = None
+    save_triage: TriageWriter | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from typing import Any
 
 from activities.tools.base import Tool
 from activities.tools.bash import BASH
+from activities.tools.triage import UPDATE_TRIAGE
 from activities.tools.workspace_files import LIST_FILES, READ_FILE, WRITE_FILE
 
-TOOLS: dict[str, Tool[Any]] = {tool.name: tool for tool in (BASH, READ_FILE, WRITE_FILE, LIST_FILES)}
+TOOLS: dict[str, Tool[Any]] = {tool.name: tool for tool in (BASH, READ_FILE, WRITE_FILE, LIST_FILES, UPDATE_TRIAGE)}
 
 
 def tool_specs() -> list[dict[str, Any]]:

@@ -106,3 +106,22 @@ async def test_parallel_tool_calls_really_run_at_the_same_time(http: httpx.Async
     _, events = await send(http, chat_id, prompt)
     outputs = [e.chunk["output"] for e in events[:-1] if e.chunk["type"] == "tool-output-available"]
     assert [o["exitCode"] for o in outputs] == [0, 0]
+
+
+async def test_model_updates_the_triage_header(http: httpx.AsyncClient) -> None:
+    evidence = [{"text": "link light off", "status": "confirmed"}, {"text": "DNS", "status": "ruled_out"}]
+    arguments = json.dumps({"client_name": "Acme", "hypothesis": "bad cable", "evidence_items": evidence})
+    chat_id = new_chat_id()
+    _, events = await send(http, chat_id, f"[[tool:update_triage:{arguments}]] triage it")
+    triage = [e.chunk for e in events[:-1] if e.chunk["type"] == "data-triage"]
+    assert len(triage) == 1 and triage[0]["data"]["hypothesis"] == "bad cable"
+    session_id = (await http.get(f"/chats/{chat_id}")).json()["sessionId"]
+    session = (await http.get(f"/sessions/{session_id}")).json()
+    assert (session["clientName"], session["triageHypothesis"], session["evidenceItems"]) == (
+        "Acme",
+        "bad cable",
+        evidence,
+    )
+    answer = (await persisted_messages(http, chat_id))[-1]
+    assert {"type": "data-triage", "id": "triage", "data": triage[0]["data"]} in answer["parts"]
+    assert answer["parts"] == assembled(events)["parts"]

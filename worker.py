@@ -11,6 +11,7 @@ from temporalio.worker import Worker
 from activities.event_retention import EventRetentionActivities
 from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
+from activities.questions import QuestionActivities
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.stop_listener import StopListener
@@ -31,6 +32,7 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
     sandboxes = choose_provider(settings)
     tools = ToolCallActivities(engine, settings, stops, sandboxes)
     lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
+    questions = QuestionActivities(engine, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -41,6 +43,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             records.finish_turn,
             model.stream_model_step,
             tools.run_tool_call,
+            questions.open_question,
+            questions.close_question,
             lifecycle.provision_sandbox,
             lifecycle.hibernate_sandbox,
             lifecycle.teardown_sandbox,

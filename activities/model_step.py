@@ -17,7 +17,7 @@ from temporalio import activity
 
 from activities.continuation import Resume, continuation_messages, plan_resume
 from activities.conversation import to_model_messages
-from activities.event_log import EventWriter, append_chunks
+from activities.event_log import EventWriter
 from activities.model.errors import to_application_error
 from activities.model.events import ModelProvider, ModelRequest
 from activities.step_chunks import StepChunks
@@ -27,6 +27,7 @@ from activities.turn_context import TurnContext, load_step_start, load_turn
 from models.enums import AgentType, StepOutcome
 from models.pricing import cost_usd, price_for
 from models.settings import Settings
+from models.stream_log import append_chunks
 from models.tables import ToolCall, TurnStep, UsageEvent
 from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, ToolCallRef
 

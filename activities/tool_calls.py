@@ -15,13 +15,14 @@ from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from activities.event_log import EventWriter, append_chunks
+from activities.event_log import EventWriter
 from activities.sandbox.base import Limits, Sandbox, SandboxProvider
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
 from models.enums import SandboxState, ToolCallStatus
 from models.settings import Settings
+from models.stream_log import append_chunks
 from models.tables import Session
 from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
 

@@ -11,7 +11,6 @@ from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.event_log import append_chunks
 from activities.turn_context import load_turn_chunks
 from models.enums import MessageStatus, TurnStatus
 from models.sandboxes import (
@@ -22,6 +21,7 @@ from models.sandboxes import (
     sandbox_workflow_id,
 )
 from models.settings import Settings
+from models.stream_log import append_chunks
 from models.turns import (
     BEGIN_TURN,
     CLAIM_QUEUED_SLOT,

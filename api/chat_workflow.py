@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -14,14 +16,16 @@ from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.problems import ProblemError, not_found, problem_responses
+from api.questions import pending_question, save_answer, wake_turn
 from api.temporal import Temporal
 from api.turn_control import request_stop
 from api.turn_start import StartedTurn, abandon_turn, start_turn
 from api.turn_stream import stream_turn, ui_stream_response
 from models.chat_turn_schemas import ChatTurnRequest
+from models.enums import MessageRole
 from models.settings import Settings
-from models.tables import Chat
-from models.turns import CHAT_TURN_WORKFLOW, TurnInput
+from models.tables import Chat, Turn
+from models.turns import ASK_USER_QUESTION_TOOL, CHAT_TURN_WORKFLOW, TurnInput
 
 router = APIRouter(tags=["chat workflow"])
 _log = logging.getLogger("turnflow.api.chat_workflow")
@@ -77,6 +81,8 @@ async def post_chat_turn(
     settings: AppSettings,
     temporal: Temporal,
 ) -> StreamingResponse:
+    if body.message_id is not None and body.messages[-1].role == MessageRole.ASSISTANT:
+        return await _continue_after_answers(body, request, db, caller, settings, temporal)
     started = await start_turn(db, caller, body, settings.default_model())
     if not started.existing:
         try:
@@ -92,6 +98,42 @@ async def post_chat_turn(
     return ui_stream_response(
         stream_turn(request.app.state.engine, hub, started.turn_id, 0, settings.stream_keepalive_s), headers
     )
+
+
+async def _continue_after_answers(
+    body: ChatTurnRequest, request: Request, db: DB, caller: CurrentCaller, settings: Settings, temporal: Temporal
+) -> StreamingResponse:
+    """The AI SDK way of answering: the client set the question's tool output (addToolOutput) and re-posted with
+    messageId = the answer's id. The same turn goes on, streamed into the same message."""
+    chat = await db.scalar(select(Chat).where(Chat.id == body.id, Chat.account_id == caller.account_id))
+    if chat is None:
+        raise not_found("chat", body.id, "id")
+    turn = await db.get(Turn, chat.active_turn_id) if chat.active_turn_id else None
+    if turn is None or turn.assistant_message_id != body.message_id:
+        raise ProblemError(409, "unknown-question", "no running turn is answering this message", field="messageId")
+    answers = [
+        (part["toolCallId"], part.get("output"))
+        for part in body.messages[-1].parts
+        if part.get("type") == f"tool-{ASK_USER_QUESTION_TOOL}" and part.get("state") == "output-available"
+    ]
+    waiting = await pending_question(db, turn.id)
+    chosen = [(call_id, output) for call_id, output in answers if waiting and call_id == waiting.tool_call_id]
+    if not chosen:
+        raise ProblemError(409, "question-closed", "the message answers no waiting question", field="messages")
+    call_id, output = chosen[0]
+    seq = await save_answer(db, turn, call_id, output)
+    await wake_turn(await temporal.client(), turn, call_id)
+    start = {"type": "start", "messageId": turn.assistant_message_id}
+    frames = stream_turn(
+        request.app.state.engine, request.app.state.event_hub, turn.id, seq, settings.stream_keepalive_s
+    )
+    return ui_stream_response(_prefixed(f"data: {json.dumps(start)}\n\n", frames), {"X-Turn-Id": str(turn.id)})
+
+
+async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
+    yield first
+    async for frame in rest:
+        yield frame
 
 
 @router.get(

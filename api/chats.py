@@ -15,6 +15,7 @@ from api.chat_queries import chat_rows, load_chat_row, row_fields
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
+from api.questions import pending_question
 from api.session_queries import lock_session
 from models.chat_schemas import (
     ChatCreate,
@@ -103,7 +104,12 @@ async def list_chats(
 
 @router.get("/chats/{chat_id}", response_model=ChatOut, responses=problem_responses(401, 404, 422))
 async def get_chat(chat_id: ChatId, db: DB, caller: CurrentCaller) -> ChatOut:
-    return ChatOut(**row_fields(await load_chat_row(db, caller, chat_id)))
+    row = await load_chat_row(db, caller, chat_id)
+    active = row.Chat.active_turn_id
+    question = await pending_question(db, active) if active is not None else None
+    return ChatOut(
+        **row_fields(row), pending_question=question.model_dump(by_alias=True, mode="json") if question else None
+    )
 
 
 @router.patch("/chats/{chat_id}", response_model=ChatOut, responses=problem_responses(400, 401, 404, 413, 422))

@@ -78,10 +78,6 @@ async def _next_seq(db: AsyncSession, chat: Chat) -> int:
 
 def _new_user_message(body: ChatTurnRequest) -> UIMessageIn:
     last = body.messages[-1]
-    if body.message_id is not None and last.role == MessageRole.ASSISTANT:
-        raise ProblemError(
-            422, "continuation-unsupported", "continuing an assistant message is not supported", field="messageId"
-        )
     if last.role != MessageRole.USER:
         raise ProblemError(422, "validation-error", "the last message must be the user's new message", field="messages")
     if not any(p.get("type") == "text" and p.get("text") for p in last.parts):

@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from api.chat_workflow import STREAM_RESPONSE
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.problems import ProblemError, not_found, problem_responses
+from api.questions import pending_question, save_answer, wake_turn
+from api.temporal import Temporal
 from api.turn_stream import stream_turn, ui_stream_response
-from models.chat_turn_schemas import TurnOut, TurnUsage
+from models.chat_turn_schemas import AnswerAccepted, QuestionAnswer, TurnOut, TurnUsage
 from models.enums import TurnStatus
 from models.tables import Turn, TurnEvent, UsageEvent
 
@@ -62,6 +64,7 @@ async def get_turn(turn_id: uuid.UUID, db: DB, caller: CurrentCaller) -> TurnOut
         started_at=turn.started_at,
         first_token_at=turn.first_token_at,
         finished_at=turn.finished_at,
+        pending_question=await pending_question(db, turn.id),
         usage=TurnUsage(
             input_tokens=totals[0],
             output_tokens=totals[1],
@@ -98,3 +101,19 @@ async def stream_turn_from(
         stream_turn(request.app.state.engine, request.app.state.event_hub, turn.id, after, settings.stream_keepalive_s),
         {"X-Turn-Id": str(turn.id)},
     )
+
+
+@router.post(
+    "/{turn_id}/input",
+    response_model=AnswerAccepted,
+    responses=problem_responses(400, 401, 404, 409, 413, 422, 503),
+    summary="Answer the question the turn is waiting on (from any device)",
+)
+async def answer_question(
+    turn_id: uuid.UUID, body: QuestionAnswer, db: DB, caller: CurrentCaller, temporal: Temporal
+) -> AnswerAccepted:
+    """The answer is saved before the turn is woken: a second answer gets 409 and the first one stands."""
+    turn = await _turn(db, caller, turn_id)
+    await save_answer(db, turn, body.tool_call_id, body.answer)
+    await wake_turn(await temporal.client(), turn, body.tool_call_id)
+    return AnswerAccepted(turn_id=turn.id, tool_call_id=body.tool_call_id)

@@ -60,8 +60,35 @@ class ChatRow(WireModel):
     active_turn_id: uuid.UUID | None
 
 
+class PendingQuestion(WireModel):
+    """A question the agent asked and is waiting on; answer it with POST /turns/{turnId}/input."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "turnId": "0c3e2a51-1b7e-4c1f-9d7a-8e0f5d9b2c11",
+                    "toolCallId": "toolu_01A",
+                    "question": "Which printer?",
+                    "options": ["Front desk", "Back office"],
+                    "multiSelect": False,
+                }
+            ]
+        }
+    )
+
+    turn_id: uuid.UUID
+    tool_call_id: str
+    question: str
+    options: list[str] | None = None
+    multi_select: bool = False
+
+
 class ChatOut(ChatRow):
     model_id: str | None
+    pending_question: PendingQuestion | None = Field(
+        None, description="The question the running turn waits on, for any device to answer."
+    )
     message_count: int
     last_read_seq: int
     last_message_at: datetime | None

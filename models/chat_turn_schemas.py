@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from models.chat_schemas import ChatIdText, ModelId
+from models.chat_schemas import ChatIdText, ModelId, PendingQuestion
 from models.enums import MessageRole, TurnStatus
 from models.wire import WireModel
 
@@ -17,6 +17,8 @@ MAX_MESSAGES = 1000
 MAX_PARTS = 200
 MAX_TEXT_CHARS = 200_000
 MessageIdText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+AnswerText = Annotated[str, StringConstraints(min_length=1, max_length=8000)]
+OptionText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class UIMessageIn(BaseModel):
@@ -129,6 +131,7 @@ class TurnOut(WireModel):
     first_token_at: datetime | None
     finished_at: datetime | None
     usage: TurnUsage
+    pending_question: PendingQuestion | None = None
 
 
 class StopRequest(WireModel):
@@ -152,3 +155,24 @@ class StopResult(WireModel):
 
     turn_id: uuid.UUID | None = Field(description="The turn that is stopping, or the chat's running turn if any.")
     stopped: bool = Field(description="False when nothing was running or the stop named another turn.")
+
+
+class QuestionAnswer(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"toolCallId": "toolu_01A", "answer": "Front desk"}]})
+
+    tool_call_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    answer: (
+        Annotated[str, StringConstraints(min_length=1, max_length=8000)]
+        | Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]], Field(min_length=1, max_length=10)
+        ]
+    ) = Field(description="Text, one of the options, or (multi-select) several of them.")
+
+
+class AnswerAccepted(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"turnId": "0c3e2a51-1b7e-4c1f-9d7a-8e0f5d9b2c11", "toolCallId": "toolu_01A"}]}
+    )
+
+    turn_id: uuid.UUID
+    tool_call_id: str

@@ -12,6 +12,11 @@ STREAM_MODEL_STEP = "turnflow.stream_model_step"
 RUN_TOOL_CALL = "turnflow.run_tool_call"
 FINISH_TURN = "turnflow.finish_turn"
 SLOT_GRANTED_SIGNAL = "slot_granted"
+OPEN_QUESTION = "turnflow.open_question"
+CLOSE_QUESTION = "turnflow.close_question"
+QUESTION_ANSWERED_SIGNAL = "question_answered"
+# The tool the model calls to ask the user; the workflow waits for the answer instead of running an activity.
+ASK_USER_QUESTION_TOOL = "ask_user_question"
 
 
 def turn_workflow_id(chat_id: str, number: int) -> str:
@@ -64,6 +69,12 @@ class ToolCallInput:
 @dataclass(frozen=True)
 class ToolCallResult:
     ok: bool
+
+
+@dataclass(frozen=True)
+class QuestionOpened:
+    waiting: bool
+    timeout_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from models.stream_log import TURN_STOPPED_ERROR
     from models.turns import (
+        ASK_USER_QUESTION_TOOL,
         BEGIN_TURN,
         CHAT_TURN_WORKFLOW,
         CLAIM_QUEUED_SLOT,
+        CLOSE_QUESTION,
         FINISH_TURN,
+        OPEN_QUESTION,
+        QUESTION_ANSWERED_SIGNAL,
         RUN_TOOL_CALL,
         SLOT_GRANTED_SIGNAL,
         STREAM_MODEL_STEP,
@@ -27,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
         FinishTurnResult,
         ModelStepInput,
         ModelStepResult,
+        QuestionOpened,
         ToolCallInput,
+        ToolCallRef,
         ToolCallResult,
         TurnInput,
         TurnRef,
@@ -51,11 +57,17 @@ TOOL_RETRY = RetryPolicy(maximum_attempts=3)
 class ChatTurnWorkflow:
     def __init__(self) -> None:
         self._slot_granted = False
+        self._answered: set[str] = set()
 
     @workflow.signal(name=SLOT_GRANTED_SIGNAL)
     def slot_granted(self) -> None:
         """Sent by the turn before this one when it releases the chat's slot to this queued turn."""
         self._slot_granted = True
+
+    @workflow.signal(name=QUESTION_ANSWERED_SIGNAL)
+    def question_answered(self, tool_call_id: str) -> None:
+        """Sent by the API after it saved the user's answer, so the turn goes on."""
+        self._answered.add(tool_call_id)
 
     @workflow.run
     async def run(self, turn: TurnInput) -> TurnResult:
@@ -77,9 +89,7 @@ class ChatTurnWorkflow:
                 finish_reason = result.stop_reason
                 if not result.tool_calls:
                     break
-                await asyncio.gather(
-                    *(self._tool_call(turn, call.tool_call_id, call.tool_name) for call in result.tool_calls)
-                )
+                await asyncio.gather(*(self._run_call(turn, call) for call in result.tool_calls))
             else:
                 finish_reason = "step-limit"
             await begin
@@ -131,6 +141,39 @@ class ChatTurnWorkflow:
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=MODEL_RETRY,
             summary=f"step {step}: stream {turn.model}",
+        )
+        return result
+
+    async def _run_call(self, turn: TurnInput, call: ToolCallRef) -> ToolCallResult:
+        if call.tool_name == ASK_USER_QUESTION_TOOL:
+            return await self._ask(turn, call.tool_call_id)
+        return await self._tool_call(turn, call.tool_call_id, call.tool_name)
+
+    async def _ask(self, turn: TurnInput, tool_call_id: str) -> ToolCallResult:
+        """Waits for the user's answer durably: no activity runs, no worker is held, devices may change."""
+        params = ToolCallInput(turn.turn_id, tool_call_id, ASK_USER_QUESTION_TOOL)
+        opened = await workflow.execute_activity(
+            OPEN_QUESTION,
+            params,
+            result_type=QuestionOpened,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+            summary=f"ask the user ({tool_call_id})",
+        )
+        if opened.waiting:
+            try:
+                await workflow.wait_condition(
+                    lambda: tool_call_id in self._answered, timeout=timedelta(seconds=opened.timeout_s)
+                )
+            except TimeoutError:
+                workflow.logger.info("question %s of turn %s went unanswered", tool_call_id, turn.turn_id)
+        result: ToolCallResult = await workflow.execute_activity(
+            CLOSE_QUESTION,
+            params,
+            result_type=ToolCallResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+            summary=f"close the question ({tool_call_id})",
         )
         return result
 

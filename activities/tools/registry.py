@@ -6,6 +6,7 @@ from typing import Any
 
 from activities.tools.base import Tool
 from activities.tools.bash import BASH
+from activities.tools.questions import question_spec
 from activities.tools.triage import UPDATE_TRIAGE
 from activities.tools.workspace_files import LIST_FILES, READ_FILE, WRITE_FILE
 
@@ -13,4 +14,5 @@ TOOLS: dict[str, Tool[Any]] = {tool.name: tool for tool in (BASH, READ_FILE, WRI
 
 
 def tool_specs() -> list[dict[str, Any]]:
-    return [tool.spec() for tool in TOOLS.values()]
+    """What the model may call: the tools run as activities, and the question the turn waits on."""
+    return [*(tool.spec() for tool in TOOLS.values()), question_spec()]

@@ -16,6 +16,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/sessions/{session_id}/chats"): {"id": "intruderChat"},
     ("PATCH", "/chats/{chat_id}"): {"title": "stolen"},
     ("POST", "/chats/{chat_id}/read"): {"seq": 1},
+    ("POST", "/turns/{turn_id}/input"): {"toolCallId": "toolu_1", "answer": "yes"},
 }
 
 

@@ -167,3 +167,32 @@ async def test_turn_survives_a_server_restart(
     answer = await _check_turn(crash_stack, crash_http, chat_id, received)
     text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
     assert text == _expected_text(), "nothing lost, nothing repeated"
+
+
+async def test_question_answered_after_every_worker_was_restarted(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    chat_id = new_chat_id()
+    question = json.dumps({"question": "Proceed?", "options": ["yes", "no"]})
+    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[tool:ask_user_question:{question}]]")]}
+    async with crash_http.stream("POST", "/chat/workflow", json=body) as response:
+        turn_id = response.headers["x-turn-id"]
+
+    async def waiting() -> bool:
+        return (await crash_http.get(f"/chats/{chat_id}")).json()["pendingQuestion"] is not None
+
+    await wait_until(waiting, "the question to be pending")
+    for worker in list(crash_stack.workers):
+        await crash_stack.kill(worker)
+        crash_stack.workers.remove(worker)
+    for _ in range(2):
+        await crash_stack.start_worker()
+    pending = (await crash_http.get(f"/chats/{chat_id}")).json()["pendingQuestion"]
+    answered = await crash_http.post(
+        f"/turns/{turn_id}/input", json={"toolCallId": pending["toolCallId"], "answer": "yes"}
+    )
+    assert answered.status_code == 200
+    async with crash_http.stream("GET", f"/turns/{turn_id}/stream") as replay:
+        events = await read_until_done(sse_events(replay))
+    answer = await _check_turn(crash_stack, crash_http, chat_id, events)
+    assert 'ok: {"answer": "yes"}' in answer["parts"][-1]["text"]

@@ -1,0 +1,84 @@
+"""Answers to the agent's questions: saved at once (first answer wins), streamed, then the turn is woken."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.problems import ProblemError
+from models.chat_schemas import PendingQuestion
+from models.enums import ToolCallStatus, TurnStatus
+from models.stream_log import append_chunks
+from models.tables import ToolCall, Turn
+from models.turns import ASK_USER_QUESTION_TOOL, QUESTION_ANSWERED_SIGNAL
+
+
+async def pending_question(db: AsyncSession, turn_id: uuid.UUID) -> PendingQuestion | None:
+    call = await db.scalar(
+        select(ToolCall)
+        .where(
+            ToolCall.turn_id == turn_id,
+            ToolCall.tool_name == ASK_USER_QUESTION_TOOL,
+            ToolCall.status == ToolCallStatus.WAITING.value,
+        )
+        .order_by(ToolCall.created_at)
+        .limit(1)
+    )
+    if call is None:
+        return None
+    return PendingQuestion(
+        turn_id=turn_id,
+        tool_call_id=call.tool_call_id,
+        question=str(call.input.get("question", "")),
+        options=call.input.get("options"),
+        multi_select=bool(call.input.get("multi_select", False)),
+    )
+
+
+def _checked(call: ToolCall, answer: Any) -> str | list[str]:
+    if isinstance(answer, dict) and "answer" in answer:
+        answer = answer["answer"]  # an AI SDK client's addToolOutput may wrap it
+    if not (isinstance(answer, str) and answer) and not (
+        isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer)
+    ):
+        raise ProblemError(422, "validation-error", "the answer is text or a list of options", field="answer")
+    options = call.input.get("options")
+    chosen = answer if isinstance(answer, list) else [answer]
+    if isinstance(answer, list) and not call.input.get("multi_select"):
+        raise ProblemError(422, "validation-error", "this question takes one answer", field="answer")
+    if options and isinstance(answer, list) and any(a not in options for a in chosen):
+        raise ProblemError(422, "validation-error", f"choose among {options}", field="answer")
+    return answer
+
+
+async def save_answer(db: AsyncSession, turn: Turn, tool_call_id: str, answer: Any) -> int:
+    """Commits the answer and its stream event (returning its seq), or answers 409 for an unknown, stale or
+    repeated question."""
+    call = await db.scalar(
+        select(ToolCall).where(ToolCall.turn_id == turn.id, ToolCall.tool_call_id == tool_call_id).with_for_update()
+    )
+    if call is None or call.tool_name != ASK_USER_QUESTION_TOOL:
+        raise ProblemError(
+            409, "unknown-question", f"turn {turn.id} asked no question {tool_call_id}", field="toolCallId"
+        )
+    if call.status != ToolCallStatus.WAITING:
+        raise ProblemError(
+            409, "question-closed", "this question was already answered or is no longer waiting", field="toolCallId"
+        )
+    output = {"answer": _checked(call, answer)}
+    call.status, call.output = ToolCallStatus.COMPLETED.value, output
+    await db.execute(update(Turn).where(Turn.id == turn.id).values(status=TurnStatus.RUNNING.value))
+    connection = await db.connection()
+    seq = await append_chunks(
+        connection, turn.id, [{"type": "tool-output-available", "toolCallId": tool_call_id, "output": output}]
+    )
+    await db.commit()
+    return seq
+
+
+async def wake_turn(temporal: Client, turn: Turn, tool_call_id: str) -> None:
+    await temporal.get_workflow_handle(turn.workflow_id).signal(QUESTION_ANSWERED_SIGNAL, tool_call_id)

@@ -15,6 +15,7 @@ from activities.questions import QuestionActivities
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.stop_listener import StopListener
+from activities.subagents import SubAgentActivities
 from activities.tool_calls import ToolCallActivities
 from activities.turn_records import TurnRecordActivities
 from models.database import session_factory
@@ -22,6 +23,7 @@ from models.settings import Settings
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
+from workflows.subagent import SubAgentWorkflow
 
 
 def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops: StopListener) -> Worker:
@@ -33,10 +35,11 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
     tools = ToolCallActivities(engine, settings, stops, sandboxes)
     lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
     questions = QuestionActivities(engine, settings)
+    subagents = SubAgentActivities(engine)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ChatTurnWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow],
+        workflows=[ChatTurnWorkflow, SubAgentWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow],
         activities=[
             records.begin_turn,
             records.claim_queued_slot,
@@ -45,6 +48,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             tools.run_tool_call,
             questions.open_question,
             questions.close_question,
+            subagents.start_subagent,
+            subagents.finish_subagent,
             lifecycle.provision_sandbox,
             lifecycle.hibernate_sandbox,
             lifecycle.teardown_sandbox,

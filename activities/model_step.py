@@ -24,7 +24,7 @@ from activities.step_chunks import StepChunks
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.registry import tool_specs
 from activities.turn_context import TurnContext, load_step_start, load_turn
-from models.enums import AgentType, StepOutcome
+from models.enums import StepOutcome
 from models.pricing import cost_usd, price_for
 from models.settings import Settings
 from models.stream_log import append_chunks
@@ -33,6 +33,7 @@ from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, Too
 
 _log = logging.getLogger("turnflow.model_step")
 HEARTBEAT_EVERY_S = 0.5
+PROGRESS_EVERY_S = 0.3
 
 _STEP_DONE = text(
     """
@@ -53,10 +54,13 @@ async def _record_step(
     error: str | None,
 ) -> None:
     now = time.time()
+    turn_id, agent_type, agent_call_id = turn.accounting
     await conn.execute(
         insert(TurnStep)
         .values(
-            turn_id=turn.turn_id,
+            turn_id=turn_id,
+            agent_call_id=agent_call_id or "",
+            agent_type=agent_type.value,
             step=params.step,
             attempt=attempt,
             model=params.model,
@@ -111,16 +115,18 @@ class ModelStepActivities:
             model=params.model,
             system=self._settings.system_prompt,
             messages=messages,
-            tools=tool_specs(),
+            tools=tool_specs(subagent=turn.parent_turn_id is not None),
             max_tokens=self._settings.max_output_tokens,
         )
         chunks = StepChunks(params.step, info.attempt, resume)
         try:
-            async with self._stops.watch(params.turn_id), EventWriter(self._engine, params.turn_id) as log:
+            if turn.stop_requested:  # a stop came before this step began: do not start the model at all
+                raise TurnStopped(params.turn_id)
+            async with self._stops.watch(*turn.watched_ids), EventWriter(self._engine, params.turn_id) as log:
                 for chunk in _opening_chunks(resume):
                     log.emit(chunk)
                 try:
-                    await self._stream(request, chunks, log)
+                    await self._stream(request, chunks, log, turn, params.step)
                 except BaseException:
                     for chunk in chunks.open_parts():  # cut short mid-part: close it for the client
                         log.emit(chunk)
@@ -154,16 +160,35 @@ class ModelStepActivities:
         calls = [ToolCallRef(r.tool_call_id, r.tool_name) for r in rows]
         return ModelStepResult(stop_reason="tool_use" if calls else "end_turn", tool_calls=calls)
 
-    async def _stream(self, request: ModelRequest, chunks: StepChunks, log: EventWriter) -> None:
-        last_beat = time.monotonic()
+    async def _stream(
+        self, request: ModelRequest, chunks: StepChunks, log: EventWriter, turn: TurnContext, step: int
+    ) -> None:
+        last_beat = last_progress = time.monotonic()
         events = self._provider_for(request.model).stream(request)
-        async with contextlib.aclosing(events):
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(contextlib.aclosing(events))
+            parent = None
+            if turn.parent_turn_id is not None:
+                parent = await stack.enter_async_context(EventWriter(self._engine, str(turn.parent_turn_id)))
             async for event in events:
                 for chunk in chunks.on(event):
                     log.emit(chunk)
-                if (now := time.monotonic()) - last_beat >= HEARTBEAT_EVERY_S:
+                now = time.monotonic()
+                if now - last_beat >= HEARTBEAT_EVERY_S:
                     activity.heartbeat()
                     last_beat = now
+                if parent is not None and now - last_progress >= PROGRESS_EVERY_S and chunks.text:
+                    # The parent's stream shows the sub-agent at work, as the task's preliminary output.
+                    progress = {"status": "working", "step": step, "text": chunks.text}
+                    parent.emit(
+                        {
+                            "type": "tool-output-available",
+                            "toolCallId": turn.agent_call_id,
+                            "output": progress,
+                            "preliminary": True,
+                        }
+                    )
+                    last_progress = now
 
     async def _record_cut_short(
         self,
@@ -202,18 +227,22 @@ class ModelStepActivities:
     ) -> None:
         """One row per call attempt (the dedupe key holds the attempt), so a retried write lands once."""
         usage = chunks.usage
+        if not (usage.input_tokens or usage.output_tokens or usage.cache_write_tokens or usage.cache_read_tokens):
+            return  # refused before it began: nothing was billed
+        turn_id, agent_type, agent_call_id = turn.accounting
         if price_for(params.model) is None:
             _log.warning("no price for model %s; turn %s usage is recorded at cost 0", params.model, turn.turn_id)
         await conn.execute(
             insert(UsageEvent)
             .values(
                 dedupe_key=f"turn:{turn.turn_id}:step:{params.step}:attempt:{attempt}",
-                turn_id=turn.turn_id,
+                turn_id=turn_id,
                 session_id=turn.session_id,
                 chat_id=turn.chat_id,
                 account_id=turn.account_id,
                 model=params.model,
-                agent_type=AgentType.MAIN.value,
+                agent_type=agent_type.value,
+                tool_call_id=agent_call_id,
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,
                 cache_write_tokens=usage.cache_write_tokens,

@@ -44,6 +44,7 @@ class StepChunks:
         self.stop_reason = "end_turn"
         self.started_at = time.time()  # wall clock, for telemetry
         self.first_text_at: float | None = None
+        self.text = ""  # the step's text so far
 
     def on(self, event: ModelEvent) -> list[dict[str, Any]]:
         if isinstance(event, BlockStart):
@@ -83,8 +84,10 @@ class StepChunks:
     def _text_delta(self, block: _Block, text: str) -> list[dict[str, Any]]:
         if not text:
             return []
-        if block.kind == "text" and self.first_text_at is None:
-            self.first_text_at = time.time()
+        if block.kind == "text":
+            self.text += text
+            if self.first_text_at is None:
+                self.first_text_at = time.time()
         kind = "text-delta" if block.kind == "text" else "reasoning-delta"
         return [{"type": kind, "id": block.part_id, "delta": text}]
 

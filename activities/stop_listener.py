@@ -40,25 +40,28 @@ class StopListener:
         await self._listener.stop()
 
     @contextlib.asynccontextmanager
-    async def watch(self, turn_id: str) -> AsyncIterator[None]:
-        """Within this block a stop request for the turn cancels the current task and raises TurnStopped."""
+    async def watch(self, *turn_ids: str) -> AsyncIterator[None]:
+        """Within this block a stop request for any of the turns (a sub-agent watches its parent too) cancels
+        the current task and raises TurnStopped."""
         task = asyncio.current_task()
         assert task is not None
-        self._tasks[turn_id].add(task)
+        for turn_id in turn_ids:
+            self._tasks[turn_id].add(task)
         try:
             yield
         except asyncio.CancelledError:
             if task in self._stopped:
                 task.uncancel()
-                raise TurnStopped(turn_id) from None
+                raise TurnStopped(turn_ids[0]) from None
             raise
         finally:
             self._stopped.discard(task)
-            tasks = self._tasks.get(turn_id)
-            if tasks is not None:
-                tasks.discard(task)
-                if not tasks:
-                    del self._tasks[turn_id]
+            for turn_id in turn_ids:
+                tasks = self._tasks.get(turn_id)
+                if tasks is not None:
+                    tasks.discard(task)
+                    if not tasks:
+                        del self._tasks[turn_id]
 
     def _on_notify(self, turn_id: str) -> None:
         for task in self._tasks.get(turn_id, ()):

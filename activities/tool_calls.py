@@ -38,7 +38,10 @@ _CLAIM = text(
     UPDATE tool_calls c SET status = 'running', attempts = c.attempts + 1, started_at = COALESCE(c.started_at, now())
     FROM turns t
     WHERE c.turn_id = :turn_id AND c.tool_call_id = :tool_call_id AND t.id = c.turn_id
-    RETURNING c.input, c.error_text, t.session_id
+    RETURNING c.input, c.error_text, t.session_id, t.parent_turn_id,
+        t.stop_requested_at IS NOT NULL OR EXISTS (
+            SELECT 1 FROM turns p WHERE p.id = t.parent_turn_id AND p.stop_requested_at IS NOT NULL
+        ) AS stop
     """
 )
 _FIND = text("SELECT status FROM tool_calls WHERE turn_id = :turn_id AND tool_call_id = :tool_call_id FOR UPDATE")
@@ -96,8 +99,11 @@ class ToolCallActivities:
             # An earlier attempt started it and died: its effects may have happened, so it is not run again.
             output, error = None, f"{params.tool_name} was interrupted by a worker failure and is not safe to re-run"
         else:
+            watched = [params.turn_id, *([str(claimed.parent_turn_id)] if claimed.parent_turn_id else [])]
             try:
-                async with self._stops.watch(params.turn_id):
+                if claimed.stop:  # a stop came before this call began
+                    raise TurnStopped(params.turn_id)
+                async with self._stops.watch(*watched):
                     output, error = await self._run(params, claimed)
             except TurnStopped:
                 await self._save(params, None, "stopped before it finished")

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.conversation import StoredMessage
+from models.enums import AgentType
 from models.ui_message import assemble
 
 
@@ -20,17 +21,39 @@ class TurnContext:
     session_id: uuid.UUID
     account_id: uuid.UUID
     status: str
-    assistant_message_id: str
-    assistant_seq: int
+    # A chat turn's answer and its place in the chat; none for a sub-agent's turn.
+    assistant_message_id: str | None
+    assistant_seq: int | None
+    # A sub-agent's parent turn and the `task` call it works for.
+    parent_turn_id: uuid.UUID | None
+    agent_call_id: str | None
+    # A stop was asked for (of this turn or its parent): an activity starting now must not begin work.
+    stop_requested: bool
+
+    @property
+    def accounting(self) -> tuple[uuid.UUID, AgentType, str | None]:
+        """Whose usage a call is: a sub-agent's counts toward its parent turn, under the `task` call."""
+        if self.parent_turn_id is None:
+            return self.turn_id, AgentType.MAIN, None
+        return self.parent_turn_id, AgentType.SUBAGENT, self.agent_call_id
+
+    @property
+    def watched_ids(self) -> list[str]:
+        """The turns whose stop requests stop this turn's activities."""
+        return [str(self.turn_id), *([str(self.parent_turn_id)] if self.parent_turn_id else [])]
 
 
 _CONTEXT = text(
     """
-    SELECT t.id, t.chat_id, t.session_id, t.account_id, t.status, t.assistant_message_id, m.seq AS assistant_seq
-    FROM turns t JOIN chat_messages m ON m.chat_id = t.chat_id AND m.id = t.assistant_message_id
+    SELECT t.id, t.chat_id, t.session_id, t.account_id, t.status, t.assistant_message_id, m.seq AS assistant_seq,
+        t.parent_turn_id, t.agent_call_id, (t.stop_requested_at IS NOT NULL OR p.stop_requested_at IS NOT NULL) AS stop
+    FROM turns t
+    LEFT JOIN chat_messages m ON m.chat_id = t.chat_id AND m.id = t.assistant_message_id
+    LEFT JOIN turns p ON p.id = t.parent_turn_id
     WHERE t.id = :turn_id
     """
 )
+_TASK_PROMPT = text("SELECT input FROM tool_calls WHERE turn_id = :parent AND tool_call_id = :call")
 
 _HISTORY = text(
     """
@@ -46,7 +69,7 @@ _EVENTS = text("SELECT payload FROM turn_events WHERE turn_id = :turn_id ORDER B
 async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
     row = (await conn.execute(_CONTEXT, {"turn_id": turn_id})).one_or_none()
     if row is None:
-        raise LookupError(f"turn {turn_id} has no row or no assistant message")
+        raise LookupError(f"turn {turn_id} has no row")
     return TurnContext(
         turn_id=row.id,
         chat_id=row.chat_id,
@@ -55,6 +78,9 @@ async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
         status=row.status,
         assistant_message_id=row.assistant_message_id,
         assistant_seq=row.assistant_seq,
+        parent_turn_id=row.parent_turn_id,
+        agent_call_id=row.agent_call_id,
+        stop_requested=bool(row.stop),
     )
 
 
@@ -84,8 +110,13 @@ class StepStart:
 
 async def load_step_start(conn: AsyncConnection, turn: TurnContext, step: int) -> StepStart:
     """The chat before this turn's answer, then the answer's earlier steps and their tool results."""
-    rows = await conn.execute(_HISTORY, {"chat_id": turn.chat_id, "before": turn.assistant_seq})
-    history = [StoredMessage(role=row.role, parts=row.parts) for row in rows]
+    if turn.parent_turn_id is not None:
+        task = (await conn.execute(_TASK_PROMPT, {"parent": turn.parent_turn_id, "call": turn.agent_call_id})).one()
+        prompt = str(task.input.get("prompt") or task.input.get("description") or "")
+        history = [StoredMessage(role="user", parts=[{"type": "text", "text": prompt}])]
+    else:
+        rows = await conn.execute(_HISTORY, {"chat_id": turn.chat_id, "before": turn.assistant_seq})
+        history = [StoredMessage(role=row.role, parts=row.parts) for row in rows]
     chunks = await load_turn_chunks(conn, turn.turn_id)
     before = chunks_before_step(chunks, step)
     so_far = assemble(before)

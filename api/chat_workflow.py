@@ -52,6 +52,7 @@ async def _start_workflow(temporal: Client, settings: Settings, started: Started
             account_id=account_id,
             model=started.model,
             max_steps=settings.max_steps,
+            subagent_max_steps=settings.subagent_max_steps,
             queued=started.queued,
         ),
         id=started.workflow_id,

@@ -50,6 +50,7 @@ async def get_turn(turn_id: uuid.UUID, db: DB, caller: CurrentCaller) -> TurnOut
         session_id=turn.session_id,
         number=turn.number,
         workflow_id=turn.workflow_id,
+        parent_turn_id=turn.parent_turn_id,
         status=TurnStatus(turn.status),
         trigger=turn.trigger,
         model=turn.model_id,

@@ -114,8 +114,9 @@ class TurnOut(WireModel):
     id: uuid.UUID
     chat_id: str
     session_id: uuid.UUID
-    number: int
+    number: int | None = Field(description="Position in the chat; null for a sub-agent's turn.")
     workflow_id: str
+    parent_turn_id: uuid.UUID | None = None
     status: TurnStatus
     trigger: str
     model: str | None

@@ -215,8 +215,12 @@ class Turn(Base):
     chat_id: Mapped[str] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
+    # Null for a sub-agent's turn, which is numbered by its parent.
+    number: Mapped[int | None] = mapped_column(Integer)
     workflow_id: Mapped[str] = mapped_column(Text, unique=True)
+    # A `task` sub-agent runs as a turn of its own, under the parent turn's tool call.
+    parent_turn_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    agent_call_id: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default=TurnStatus.QUEUED.value)
     trigger: Mapped[str] = mapped_column(Text, server_default="submit-message")

@@ -17,6 +17,11 @@ CLOSE_QUESTION = "turnflow.close_question"
 QUESTION_ANSWERED_SIGNAL = "question_answered"
 # The tool the model calls to ask the user; the workflow waits for the answer instead of running an activity.
 ASK_USER_QUESTION_TOOL = "ask_user_question"
+# The tool that hands a piece of work to a sub-agent, run as a child workflow.
+TASK_TOOL = "task"
+SUBAGENT_WORKFLOW = "SubAgent"
+START_SUBAGENT = "turnflow.start_subagent"
+FINISH_SUBAGENT = "turnflow.finish_subagent"
 
 
 def turn_workflow_id(chat_id: str, number: int) -> str:
@@ -31,6 +36,7 @@ class TurnInput:
     account_id: str
     model: str
     max_steps: int = 8
+    subagent_max_steps: int = 6
     # Queued behind another turn of the chat (enqueue / interrupt): wait for the slot before the first step.
     queued: bool = False
 
@@ -95,3 +101,24 @@ class FinishTurnResult:
 class TurnResult:
     outcome: str
     steps: int
+
+
+@dataclass(frozen=True)
+class SubAgentInput:
+    parent_turn_id: str
+    tool_call_id: str
+    model: str
+    max_steps: int
+
+
+@dataclass(frozen=True)
+class SubAgentStarted:
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class FinishSubAgentInput:
+    turn_id: str
+    outcome: str  # completed | stopped | failed
+    error: str | None = None
+    steps: int = 0

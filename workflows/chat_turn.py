@@ -10,11 +10,12 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
+from temporalio.exceptions import ActivityError, CancelledError, ChildWorkflowError, FailureError
+
+from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, tool_call
+from workflows.subagent import SubAgentWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.stream_log import TURN_STOPPED_ERROR
     from models.turns import (
         ASK_USER_QUESTION_TOOL,
         BEGIN_TURN,
@@ -24,14 +25,12 @@ with workflow.unsafe.imports_passed_through():
         FINISH_TURN,
         OPEN_QUESTION,
         QUESTION_ANSWERED_SIGNAL,
-        RUN_TOOL_CALL,
         SLOT_GRANTED_SIGNAL,
-        STREAM_MODEL_STEP,
+        TASK_TOOL,
         FinishTurnInput,
         FinishTurnResult,
-        ModelStepInput,
-        ModelStepResult,
         QuestionOpened,
+        SubAgentInput,
         ToolCallInput,
         ToolCallRef,
         ToolCallResult,
@@ -39,18 +38,6 @@ with workflow.unsafe.imports_passed_through():
         TurnRef,
         TurnResult,
     )
-
-# A crashed worker is noticed when its heartbeats stop: a short timeout puts the retry on another worker within
-# seconds (the activities beat far more often than this).
-HEARTBEAT_TIMEOUT = timedelta(seconds=3)
-MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500),
-    backoff_coefficient=2,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
-)
-BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
-TOOL_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 @workflow.defn(name=CHAT_TURN_WORKFLOW)
@@ -85,7 +72,7 @@ class ChatTurnWorkflow:
         try:
             for step in range(1, turn.max_steps + 1):
                 steps = step
-                result = await self._model_step(turn, step)
+                result = await model_step(turn.turn_id, step, turn.model)
                 finish_reason = result.stop_reason
                 if not result.tool_calls:
                     break
@@ -96,9 +83,17 @@ class ChatTurnWorkflow:
         except asyncio.CancelledError:
             outcome = "stopped"
         except ActivityError as exc:
-            outcome, error = ("stopped", None) if _was_stopped(exc) else ("failed", _describe(exc))
-        finished = await self._finish(
-            FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps)
+            outcome, error = outcome_of(exc)
+        params = FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps)
+        finished: FinishTurnResult = await run_to_completion(
+            workflow.execute_activity(
+                FINISH_TURN,
+                params,
+                result_type=FinishTurnResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=BOOKKEEPING_RETRY,
+                summary=f"persist the {outcome} message, release the slot",
+            )
         )
         if finished.next_workflow_id:
             await self._hand_slot_to(finished.next_workflow_id)
@@ -106,23 +101,6 @@ class ChatTurnWorkflow:
         if outcome == "stopped":
             raise asyncio.CancelledError()
         return TurnResult(outcome=outcome, steps=steps)
-
-    async def _finish(self, params: FinishTurnInput) -> FinishTurnResult:
-        """Runs to completion even if the cancellation of a stop arrives meanwhile: the message must be saved."""
-        finishing: asyncio.Future[FinishTurnResult] = asyncio.ensure_future(
-            workflow.execute_activity(
-                FINISH_TURN,
-                params,
-                result_type=FinishTurnResult,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=BOOKKEEPING_RETRY,
-                summary=f"persist the {params.outcome} message, release the slot",
-            )
-        )
-        try:
-            return await asyncio.shield(finishing)
-        except asyncio.CancelledError:
-            return await finishing
 
     async def _wait_for_slot(self, turn: TurnInput) -> None:
         # The slot may have been handed over before this workflow started (its signal then had no target).
@@ -132,22 +110,26 @@ class ChatTurnWorkflow:
         if not owns:
             await workflow.wait_condition(lambda: self._slot_granted)
 
-    async def _model_step(self, turn: TurnInput, step: int) -> ModelStepResult:
-        result: ModelStepResult = await workflow.execute_activity(
-            STREAM_MODEL_STEP,
-            ModelStepInput(turn.turn_id, step, turn.model),
-            result_type=ModelStepResult,
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=MODEL_RETRY,
-            summary=f"step {step}: stream {turn.model}",
-        )
-        return result
-
     async def _run_call(self, turn: TurnInput, call: ToolCallRef) -> ToolCallResult:
         if call.tool_name == ASK_USER_QUESTION_TOOL:
             return await self._ask(turn, call.tool_call_id)
-        return await self._tool_call(turn, call.tool_call_id, call.tool_name)
+        if call.tool_name == TASK_TOOL:
+            return await self._delegate(turn, call.tool_call_id)
+        return await tool_call(turn.turn_id, call.tool_call_id, call.tool_name)
+
+    async def _delegate(self, turn: TurnInput, tool_call_id: str) -> ToolCallResult:
+        """A sub-agent as a child workflow: stopping this turn cancels it too."""
+        try:
+            return await workflow.execute_child_workflow(
+                SubAgentWorkflow.run,
+                SubAgentInput(turn.turn_id, tool_call_id, turn.model, turn.subagent_max_steps),
+                id=f"{workflow.info().workflow_id}:task:{tool_call_id}",
+                static_summary=f"sub-agent for {tool_call_id}",
+            )
+        except ChildWorkflowError as exc:
+            if isinstance(exc.cause, CancelledError):  # the turn is being stopped
+                raise asyncio.CancelledError() from exc
+            return ToolCallResult(ok=False)  # its failure is already the tool's error in the stream
 
     async def _ask(self, turn: TurnInput, tool_call_id: str) -> ToolCallResult:
         """Waits for the user's answer durably: no activity runs, no worker is held, devices may change."""
@@ -177,34 +159,9 @@ class ChatTurnWorkflow:
         )
         return result
 
-    async def _tool_call(self, turn: TurnInput, tool_call_id: str, tool_name: str) -> ToolCallResult:
-        result: ToolCallResult = await workflow.execute_activity(
-            RUN_TOOL_CALL,
-            ToolCallInput(turn.turn_id, tool_call_id, tool_name),
-            result_type=ToolCallResult,
-            start_to_close_timeout=timedelta(minutes=11),
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=TOOL_RETRY,
-            summary=f"tool {tool_name} ({tool_call_id})",
-        )
-        return result
-
     async def _hand_slot_to(self, workflow_id: str) -> None:
         try:
             await workflow.get_external_workflow_handle(workflow_id).signal(SLOT_GRANTED_SIGNAL)
         except FailureError:
             # Not started yet: its own claim check at start will find the slot already its own.
             workflow.logger.info("queued turn %s not running yet; it will claim the slot itself", workflow_id)
-
-
-def _was_stopped(exc: ActivityError) -> bool:
-    """Stopped by the fast path (TurnStopped) or by Temporal's cancellation reaching the activity first."""
-    cause = exc.cause
-    return isinstance(cause, CancelledError) or (
-        isinstance(cause, ApplicationError) and cause.type == TURN_STOPPED_ERROR
-    )
-
-
-def _describe(exc: ActivityError) -> str:
-    cause = exc.cause
-    return str(cause) if cause is not None else str(exc)

@@ -7,12 +7,15 @@ from typing import Any
 from activities.tools.base import Tool
 from activities.tools.bash import BASH
 from activities.tools.questions import question_spec
+from activities.tools.task import task_spec
 from activities.tools.triage import UPDATE_TRIAGE
 from activities.tools.workspace_files import LIST_FILES, READ_FILE, WRITE_FILE
 
 TOOLS: dict[str, Tool[Any]] = {tool.name: tool for tool in (BASH, READ_FILE, WRITE_FILE, LIST_FILES, UPDATE_TRIAGE)}
 
 
-def tool_specs() -> list[dict[str, Any]]:
-    """What the model may call: the tools run as activities, and the question the turn waits on."""
-    return [*(tool.spec() for tool in TOOLS.values()), question_spec()]
+def tool_specs(subagent: bool = False) -> list[dict[str, Any]]:
+    """What the model may call: the tools run as activities and, for a turn's own agent, the question it waits
+    on and the sub-agents it may start (a sub-agent neither asks the user nor starts sub-agents)."""
+    specs = [tool.spec() for tool in TOOLS.values()]
+    return specs if subagent else [*specs, question_spec(), task_spec()]

@@ -38,7 +38,9 @@ async def _call(workspace: Path, name: str, **arguments: Any) -> dict[str, Any]:
 
 def test_every_tool_is_declared_by_json_schema() -> None:
     specs = {spec["name"]: spec for spec in tool_specs()}
-    assert set(specs) == {"bash", "read_file", "write_file", "list_files"}
+    assert set(specs) == {"bash", "read_file", "write_file", "list_files", "update_triage", "ask_user_question", "task"}
+    sub_agent = {spec["name"] for spec in tool_specs(subagent=True)}
+    assert sub_agent == {"bash", "read_file", "write_file", "list_files", "update_triage"}, "no questions, no tasks"
     assert specs["bash"]["input_schema"]["required"] == ["command"]
     assert specs["write_file"]["input_schema"]["properties"]["content"]["type"] == "string"
 

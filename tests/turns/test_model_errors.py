@@ -14,7 +14,7 @@ from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send
 async def test_overloaded_then_ok_is_retried_by_temporal(http: httpx.AsyncClient, standin: StandIn) -> None:
     chat_id = new_chat_id()
     before = len(standin.calls)
-    response, events = await send(http, chat_id, "[[http:529]] [[fail:1]] [[retry-after:0.05]] again")
+    response, events = await send(http, chat_id, f"[[http:529]] [[fail:1]] [[retry-after:0.05]] {chat_id}")
     assert response.status_code == 200
     assert events[-2].chunk["type"] == "finish"
     assert len(standin.calls) - before == 2, "one failure, one retry, and the SDK itself retried nothing"
@@ -24,7 +24,8 @@ async def test_overloaded_then_ok_is_retried_by_temporal(http: httpx.AsyncClient
 
 async def test_rate_limit_honours_retry_after(http: httpx.AsyncClient, standin: StandIn) -> None:
     before = len(standin.calls)
-    _, events = await send(http, new_chat_id(), "[[http:429]] [[fail:2]] [[retry-after:0.1]] hi")
+    chat_id = new_chat_id()  # in the prompt too: the stand-in counts failures per conversation
+    _, events = await send(http, chat_id, f"[[http:429]] [[fail:2]] [[retry-after:0.1]] {chat_id}")
     assert events[-2].chunk["type"] == "finish"
     calls = standin.calls[before:]
     assert len(calls) == 3
@@ -62,7 +63,7 @@ async def test_retry_after_a_mid_stream_error_continues_without_repeating(
     http: httpx.AsyncClient, standin: StandIn, model: str, directives: str, mode: str
 ) -> None:
     chat_id = new_chat_id()
-    prompt = f"[[stream-error:overloaded_error]] [[fail:1]] {directives} [[words:12]] go"
+    prompt = f"[[stream-error:overloaded_error]] [[fail:1]] {directives} [[words:12]] {chat_id}"
     _, events = await send(http, chat_id, prompt, model=model)
     assert events[-2].chunk["type"] == "finish"
     messages = await persisted_messages(http, chat_id)

@@ -35,7 +35,8 @@ async def test_steps_of_a_tool_turn(http: httpx.AsyncClient, db_sessions: async_
 async def test_failed_attempts_are_recorded_too(
     http: httpx.AsyncClient, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    response, _ = await send(http, new_chat_id(), "[[http:529]] [[fail:1]] [[retry-after:0.05]] again")
+    chat_id = new_chat_id()  # in the prompt too: the stand-in counts failures per conversation
+    response, _ = await send(http, chat_id, f"[[http:529]] [[fail:1]] [[retry-after:0.05]] {chat_id}")
     steps = await _steps(db_sessions, response.headers["x-turn-id"])
     assert [(s.attempt, s.outcome) for s in steps] == [(1, "failed"), (2, "completed")]
     assert steps[0].error is not None and "529" in steps[0].error

@@ -15,6 +15,7 @@ from tests.turns.helpers import new_chat_id, send
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
+from workflows.subagent import SubAgentWorkflow
 
 
 async def test_simple_turn_history_is_small_and_has_no_tokens(
@@ -52,5 +53,5 @@ async def test_every_recorded_history_replays(
     described = [await temporal_env.client.get_workflow_handle(w).describe() for w in workflow_ids]
     closed = [d.id for d in described if d.status is not None and d.status.name != "RUNNING"]
     assert closed and sandboxes
-    workflows = [ChatTurnWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow]
+    workflows = [ChatTurnWorkflow, SubAgentWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow]
     await assert_replays(temporal_env.client, closed + sandboxes, workflows)

@@ -1,0 +1,80 @@
+"""The two activities every agent loop is made of (a streamed model step, a tool call), with the options that
+make them durable; shared by a turn and the sub-agents it starts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from models.stream_log import TURN_STOPPED_ERROR
+    from models.turns import (
+        RUN_TOOL_CALL,
+        STREAM_MODEL_STEP,
+        ModelStepInput,
+        ModelStepResult,
+        ToolCallInput,
+        ToolCallResult,
+    )
+
+# A crashed worker is noticed when its heartbeats stop: a short timeout puts the retry on another worker within
+# seconds (the activities beat far more often than this).
+HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=6,
+)
+TOOL_RETRY = RetryPolicy(maximum_attempts=3)
+BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+T = TypeVar("T")
+
+
+async def model_step(turn_id: str, step: int, model: str, label: str = "") -> ModelStepResult:
+    result: ModelStepResult = await workflow.execute_activity(
+        STREAM_MODEL_STEP,
+        ModelStepInput(turn_id, step, model),
+        result_type=ModelStepResult,
+        start_to_close_timeout=timedelta(minutes=10),
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        retry_policy=MODEL_RETRY,
+        summary=f"{label}step {step}: stream {model}",
+    )
+    return result
+
+
+async def tool_call(turn_id: str, tool_call_id: str, tool_name: str) -> ToolCallResult:
+    result: ToolCallResult = await workflow.execute_activity(
+        RUN_TOOL_CALL,
+        ToolCallInput(turn_id, tool_call_id, tool_name),
+        result_type=ToolCallResult,
+        start_to_close_timeout=timedelta(minutes=11),
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        retry_policy=TOOL_RETRY,
+        summary=f"tool {tool_name} ({tool_call_id})",
+    )
+    return result
+
+
+async def run_to_completion(operation: Awaitable[T]) -> T:
+    """Finishes even if a stop's cancellation arrives meanwhile: what it saves must be saved."""
+    running = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        return await running
+
+
+def outcome_of(exc: ActivityError) -> tuple[str, str | None]:
+    """Stopped (by the fast path's TurnStopped, or Temporal's cancellation reaching the activity first) or failed."""
+    cause = exc.cause
+    if isinstance(cause, CancelledError) or (isinstance(cause, ApplicationError) and cause.type == TURN_STOPPED_ERROR):
+        return "stopped", None
+    return "failed", str(cause) if cause is not None else str(exc)

@@ -14,6 +14,7 @@ from activities.model_step import ModelStepActivities
 from activities.questions import QuestionActivities
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
+from activities.session_summary import SessionSummaryActivities
 from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
 from activities.tool_calls import ToolCallActivities
@@ -23,6 +24,7 @@ from models.settings import Settings
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
+from workflows.session_summary import HandoffDraftWorkflow, SessionSummaryWorkflow
 from workflows.subagent import SubAgentWorkflow
 
 
@@ -30,16 +32,25 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
     """`stops` must be started: it is how a stop reaches a running activity within milliseconds."""
     retention = EventRetentionActivities(session_factory(engine))
     records = TurnRecordActivities(engine, settings)
-    model = ModelStepActivities(engine, settings, provider_factory(settings), stops)
+    providers = provider_factory(settings)
+    model = ModelStepActivities(engine, settings, providers, stops)
     sandboxes = choose_provider(settings)
     tools = ToolCallActivities(engine, settings, stops, sandboxes)
     lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
     questions = QuestionActivities(engine, settings)
     subagents = SubAgentActivities(engine)
+    summaries = SessionSummaryActivities(engine, settings, providers)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ChatTurnWorkflow, SubAgentWorkflow, SandboxLifecycleWorkflow, PruneTurnEventsWorkflow],
+        workflows=[
+            ChatTurnWorkflow,
+            SubAgentWorkflow,
+            SandboxLifecycleWorkflow,
+            SessionSummaryWorkflow,
+            HandoffDraftWorkflow,
+            PruneTurnEventsWorkflow,
+        ],
         activities=[
             records.begin_turn,
             records.claim_queued_slot,
@@ -50,6 +61,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             questions.close_question,
             subagents.start_subagent,
             subagents.finish_subagent,
+            summaries.summarize_session,
+            summaries.draft_handoff,
             lifecycle.provision_sandbox,
             lifecycle.hibernate_sandbox,
             lifecycle.teardown_sandbox,

@@ -115,7 +115,7 @@ class ModelStepActivities:
             model=params.model,
             system=self._settings.system_prompt,
             messages=messages,
-            tools=tool_specs(subagent=turn.parent_turn_id is not None),
+            tools=list(tool_specs(subagent=turn.parent_turn_id is not None)),
             max_tokens=self._settings.max_output_tokens,
         )
         chunks = StepChunks(params.step, info.attempt, resume)

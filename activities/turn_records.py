@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import text
@@ -20,6 +21,7 @@ from models.sandboxes import (
     SandboxLifecycleInput,
     sandbox_workflow_id,
 )
+from models.session_summary import SESSION_SUMMARY_WORKFLOW, SessionSummaryInput, session_summary_workflow_id
 from models.settings import Settings
 from models.stream_log import append_chunks
 from models.turns import (
@@ -33,6 +35,7 @@ from models.turns import (
 )
 from models.ui_message import assemble, closing_chunks, unfinished_tool_chunks
 
+_log = logging.getLogger("turnflow.turn_records")
 FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.STOPPED, TurnStatus.FAILED)
 _MESSAGE_STATUS = {
     "completed": MessageStatus.COMPLETE,
@@ -80,6 +83,7 @@ _ROLL_UP_USAGE = text(
         cache_write_tokens = cache_write_tokens + u.w, cache_read_tokens = cache_read_tokens + u.r,
         step_count = step_count + :steps, last_activity_at = now()
     FROM u WHERE sessions.id = :session_id
+    RETURNING (sessions.title IS NULL OR sessions.problem_domain IS NULL) AS needs_summary
     """
 )
 _CLOSE_TURN = text(
@@ -152,9 +156,11 @@ class TurnRecordActivities:
                 await _tell_sandbox(str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
                 return FinishTurnResult(turn_workflow_id(turn.chat_id, number) if number is not None else None)
             await self._persist_message(conn, turn, params)
-            await conn.execute(
-                _ROLL_UP_USAGE, {"turn_id": turn.id, "session_id": turn.session_id, "steps": params.steps}
-            )
+            needs_summary = (
+                await conn.execute(
+                    _ROLL_UP_USAGE, {"turn_id": turn.id, "session_id": turn.session_id, "steps": params.steps}
+                )
+            ).scalar_one()
             await conn.execute(
                 _CLOSE_TURN,
                 {
@@ -167,6 +173,8 @@ class TurnRecordActivities:
             )
             released = (await conn.execute(_RELEASE_SLOT, {"chat_id": turn.chat_id, "turn_id": turn.id})).first()
         await _tell_sandbox(str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
+        if params.outcome == "completed" and needs_summary:
+            await _start_summary(str(turn.session_id))
         next_number = released.next_number if released is not None else None
         return FinishTurnResult(turn_workflow_id(turn.chat_id, next_number) if next_number is not None else None)
 
@@ -206,6 +214,21 @@ async def _tell_sandbox(session_id: str, signal: str, *args: str) -> None:
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
+
+
+async def _start_summary(session_id: str) -> None:
+    """Title and problem domain, written by their own workflow after the answer is out: never in the turn's way."""
+    try:
+        await activity.client().start_workflow(
+            SESSION_SUMMARY_WORKFLOW,
+            SessionSummaryInput(session_id),
+            id=session_summary_workflow_id(session_id),
+            task_queue=activity.info().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"title and domain of session {session_id}",
+        )
+    except RPCError as exc:
+        _log.warning("session %s: title generation not started (the next turn tries again): %s", session_id, exc)
 
 
 def _has_content(parts: list[dict[str, Any]]) -> bool:

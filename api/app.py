@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import chat_workflow, chats, sessions, stops, turns
+from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
 from api.body_limit import BodyLimitMiddleware
 from api.event_hub import EventHub
 from api.problems import install_problem_handlers
@@ -47,10 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(sessions.router)
+    app.include_router(session_lifecycle.router)
     app.include_router(chats.router)
     app.include_router(chat_workflow.router)
     app.include_router(turns.router)
     app.include_router(stops.router)
+    app.include_router(usage.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

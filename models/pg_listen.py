@@ -1,5 +1,5 @@
-"""A LISTEN connection that survives PostgreSQL restarts; shared by the API (stream wake-ups) and the worker
-(stop requests), the only two places that listen."""
+"""A LISTEN connection that survives PostgreSQL restarts; shared by the API's stream wake-ups and the worker's
+stop requests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `turnflow` command: the local stack, the API and worker processes, migrations, API keys."""
+"""The `turnflow` command: the local stack, the API and worker processes, migrations, API keys, the spend digest."""
 
 from __future__ import annotations
 
@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     listing = keys.add_parser("list", parents=[data_dir], help="list an account's keys (never the keys themselves)")
     listing.add_argument("--account", required=True)
     listing.set_defaults(command=_keys_list)
+
+    digest = commands.add_parser("digest", parents=[data_dir], help="post the spend digest of the last minutes now")
+    digest.add_argument("--dry-run", action="store_true", help="print what would be posted; post nothing")
+    digest.add_argument(
+        "--minutes", type=_positive, help="how far back to sum (default TURNFLOW_DIGEST_INTERVAL_MINUTES)"
+    )
+    digest.set_defaults(command=_digest)
     return parser
 
 
@@ -109,6 +116,13 @@ def _count(value: str) -> int:
     n = int(value)
     if n < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return n
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
     return n
 
 
@@ -219,6 +233,23 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
     asyncio.run(show())
+    return 0
+
+
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: only this command needs the activity's HTTP client.
+    from turnflow.digest import deliver_digest, load_recent_digest, require_webhook  # noqa: PLC0415
+
+    if not args.dry_run:
+        require_webhook(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the result line says all; a request line is noise
+
+    async def send() -> None:
+        async with _database(settings) as db:
+            digest = await load_recent_digest(db, args.minutes or settings.digest_interval_minutes)
+        await deliver_digest(settings, digest, dry_run=args.dry_run)
+
+    asyncio.run(send())
     return 0
 
 

@@ -12,7 +12,7 @@ from activities.stop_listener import StopListener
 from models.database import asyncpg_dsn, create_engine
 from models.settings import Settings
 from turnflow.errors import CommandError
-from turnflow.schedules import ensure_prune_schedule
+from turnflow.schedules import ensure_digest_schedule, ensure_prune_schedule
 from turnflow.schema import display_url
 from worker import build_worker
 
@@ -37,6 +37,10 @@ async def run_worker(settings: Settings) -> None:
         await ensure_prune_schedule(
             client, task_queue=settings.task_queue, retention_hours=settings.turn_event_retention_hours
         )
+        if settings.digest_webhook_url:
+            await ensure_digest_schedule(
+                client, task_queue=settings.task_queue, interval_minutes=settings.digest_interval_minutes
+            )
         worker = build_worker(client, settings, engine, stops)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

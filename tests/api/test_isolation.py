@@ -17,6 +17,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/chats/{chat_id}"): {"title": "stolen"},
     ("POST", "/chats/{chat_id}/read"): {"seq": 1},
     ("POST", "/turns/{turn_id}/input"): {"toolCallId": "toolu_1", "answer": "yes"},
+    ("POST", "/sessions/{session_id}/resolve"): {"resolutionSummary": "stolen"},
+    ("POST", "/sessions/{session_id}/escalate"): {
+        "escalationReason": "stolen",
+        "escalatedTo": "intruders",
+        "escalationPackage": {"summary": "stolen"},
+    },
+    ("POST", "/sessions/{session_id}/status-update"): {"text": "stolen"},
+    ("PATCH", "/sessions/{session_id}/triage"): {"clientName": "stolen"},
+    ("POST", "/sessions/{session_id}/handoff-draft"): {"kind": "resolve"},
 }
 
 

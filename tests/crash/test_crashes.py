@@ -27,7 +27,7 @@ def _expected_text(words: int = WORDS) -> str:
 
 
 def _calls_for(standin: StandIn, chat_id: str) -> list[Call]:
-    return [c for c in standin.calls if chat_id in json.dumps(c.body["messages"])]
+    return standin.turn_calls(chat_id)
 
 
 async def _read_deltas(events: AsyncIterator[SseEvent], into: list[SseEvent], count: int) -> None:

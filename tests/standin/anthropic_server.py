@@ -154,6 +154,14 @@ class StandIn:
         self._attempts: Counter[str] = Counter()
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
 
+    def calls_with(self, marker: str) -> list[Call]:
+        """Requests whose conversation mentions the marker: one test's calls, whatever runs beside it."""
+        return [c for c in self.calls if marker in json.dumps(c.body["messages"])]
+
+    def turn_calls(self, marker: str) -> list[Call]:
+        """The model steps of turns and sub-agents (they offer tools) that mention the marker."""
+        return [c for c in self.calls_with(marker) if c.body.get("tools")]
+
     async def _messages(self, request: Request) -> Response:
         body = await request.json()
         call = Call(body=body, headers=dict(request.headers), peer_port=request.client.port if request.client else None)

@@ -40,7 +40,7 @@ async def test_text_turn_streams_and_persists(http: httpx.AsyncClient, tenant: T
     assert turn["status"] == "completed"
     assert turn["usage"]["inputTokens"] > 0 and turn["usage"]["cacheReadTokens"] == 5
     assert float(turn["usage"]["costUsd"]) > 0
-    request = standin.calls[-1]
+    request = standin.turn_calls("hello there")[-1]
     assert request.body["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert request.body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     assert json.dumps(request.body["messages"]).count("hello there") == 1
@@ -64,7 +64,7 @@ async def test_tool_calls_run_in_parallel_and_results_go_back_together(
     error = next(c for c in outputs.values() if c["type"] == "tool-output-error")
     assert "outside the workspace" in error["errorText"]
 
-    follow_up = standin.calls[-1].body["messages"][-1]
+    follow_up = standin.turn_calls("echo one")[-1].body["messages"][-1]
     results = [b for b in follow_up["content"] if b["type"] == "tool_result"]
     assert len(results) == 3, "all results of one step go back in one message"
 

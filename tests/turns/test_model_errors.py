@@ -13,21 +13,19 @@ from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send
 
 async def test_overloaded_then_ok_is_retried_by_temporal(http: httpx.AsyncClient, standin: StandIn) -> None:
     chat_id = new_chat_id()
-    before = len(standin.calls)
     response, events = await send(http, chat_id, f"[[http:529]] [[fail:1]] [[retry-after:0.05]] {chat_id}")
     assert response.status_code == 200
     assert events[-2].chunk["type"] == "finish"
-    assert len(standin.calls) - before == 2, "one failure, one retry, and the SDK itself retried nothing"
+    assert len(standin.turn_calls(chat_id)) == 2, "one failure, one retry, and the SDK itself retried nothing"
     turn = (await http.get(f"/turns/{response.headers['x-turn-id']}")).json()
     assert turn["status"] == "completed"
 
 
 async def test_rate_limit_honours_retry_after(http: httpx.AsyncClient, standin: StandIn) -> None:
-    before = len(standin.calls)
     chat_id = new_chat_id()  # in the prompt too: the stand-in counts failures per conversation
     _, events = await send(http, chat_id, f"[[http:429]] [[fail:2]] [[retry-after:0.1]] {chat_id}")
     assert events[-2].chunk["type"] == "finish"
-    calls = standin.calls[before:]
+    calls = standin.turn_calls(chat_id)
     assert len(calls) == 3
     gaps = [later.started - earlier.started for earlier, later in itertools.pairwise(calls)]
     assert all(gap >= 0.1 for gap in gaps), gaps
@@ -35,9 +33,8 @@ async def test_rate_limit_honours_retry_after(http: httpx.AsyncClient, standin: 
 
 async def test_invalid_request_fails_the_turn_without_retry(http: httpx.AsyncClient, standin: StandIn) -> None:
     chat_id = new_chat_id()
-    before = len(standin.calls)
-    response, events = await send(http, chat_id, "[[http:400]] bad")
-    assert len(standin.calls) - before == 1
+    response, events = await send(http, chat_id, f"[[http:400]] bad {chat_id}")
+    assert len(standin.turn_calls(chat_id)) == 1
     assert events[-1].data == "[DONE]"
     error = events[-2].chunk
     assert error["type"] == "error" and "400" in error["errorText"]
@@ -70,7 +67,7 @@ async def test_retry_after_a_mid_stream_error_continues_without_repeating(
     assert messages[-1]["parts"] == assembled(events)["parts"]
     text = "".join(p["text"] for p in messages[-1]["parts"] if p["type"] == "text")
     assert text == " ".join(f"w{i}" for i in range(12)), "continued exactly, nothing repeated"
-    retry = standin.calls[-1].body["messages"]
+    retry = standin.turn_calls(chat_id)[-1].body["messages"]
     if mode == "prefill":
         assert retry[-1] == {"role": "assistant", "content": "w0"}
     else:

@@ -63,7 +63,7 @@ async def test_interrupt_stops_the_model_and_keeps_the_partial_answer(
 ) -> None:
     chat_id = new_chat_id()
     async with open_turn(http, chat_id, f"long one {SLOW}") as running:
-        interrupted_call = standin.calls[-1]
+        interrupted_call = standin.turn_calls("long one")[-1]
         second, second_events = await send(http, chat_id, "never mind", multitaskStrategy="interrupt")
         first = await running.rest()
     assert second.status_code == 200
@@ -79,7 +79,8 @@ async def test_interrupt_stops_the_model_and_keeps_the_partial_answer(
     partial_text = partial["parts"][1]["text"]
     assert partial_text.startswith("w0 ") and len(partial_text.split()) < 200
     assert answer["parts"] == assembled(second_events)["parts"]
-    assert standin.calls[-1].body["messages"][1]["content"][0]["text"] == partial_text, "the model sees the partial"
+    latest = standin.turn_calls("never mind")[-1]
+    assert latest.body["messages"][1]["content"][0]["text"] == partial_text, "the model sees the partial"
 
 
 async def test_enqueue_runs_after_the_active_turn(http: httpx.AsyncClient, standin: StandIn) -> None:
@@ -93,7 +94,7 @@ async def test_enqueue_runs_after_the_active_turn(http: httpx.AsyncClient, stand
     messages = await persisted_messages(http, chat_id)
     assert [m["status"] for m in messages] == ["complete"] * 4
     assert messages[3]["parts"] == assembled(second_events)["parts"]
-    history = standin.calls[-1].body["messages"]
+    history = standin.turn_calls("queued one")[-1].body["messages"]
     assert [m["role"] for m in history] == ["user", "assistant", "user"]
     assert history[1]["content"][0]["text"] == messages[1]["parts"][1]["text"], "the queued turn saw the full answer"
 

@@ -35,7 +35,7 @@ async def test_stop_closes_the_model_stream_and_keeps_the_partial(
         turn_id = response.headers["x-turn-id"]
         events = sse_events(response)
         received = await _read_until(events, "text-delta")
-        call = next(c for c in reversed(standin.calls) if chat_id in json.dumps(c.body))
+        call = standin.turn_calls(chat_id)[-1]
         stopped = await http.post(f"/chat/workflow/{chat_id}/stop", json={"turnId": turn_id})
         assert stopped.status_code == 202 and stopped.json() == {"turnId": turn_id, "stopped": True}
         received += await read_until_done(events)

@@ -81,7 +81,7 @@ async def test_stopping_the_parent_stops_its_subagent(
             seen.append(event.chunk)
             if event.chunk["type"] == "tool-output-available" and event.chunk.get("preliminary"):
                 break
-        sub_call = next(c for c in reversed(standin.calls) if "long sub" in json.dumps(c.body["messages"][0]))
+        sub_call = standin.turn_calls("long sub")[-1]
         stopped = await http.post(f"/chat/workflow/{chat_id}/stop", json={"turnId": parent_id})
         assert stopped.status_code == 202
         rest = await read_until_done(events)

@@ -16,7 +16,9 @@ COPY activities ./activities
 COPY models ./models
 COPY migrations ./migrations
 COPY turnflow ./turnflow
-RUN pip install . \
+# bubblewrap isolates the agent's commands; without it the worker would run them unisolated.
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap && rm -rf /var/lib/apt/lists/* \
+    && pip install . \
     && useradd --system --create-home --uid 10001 turnflow \
     && install -d -o turnflow /data
 

@@ -16,21 +16,18 @@ _log = logging.getLogger("turnflow.event_log")
 class EventWriter:
     """Buffers chunks and flushes them in small batches: at once when idle, batched while a flush is in flight.
 
-    So a slow model costs one commit per delta (lowest latency) and a fast one is batched (bounded load).
+    So a slow model costs one commit per delta (lowest latency) and a fast one is batched (bounded load). Each
+    batch borrows a pooled connection only for its commit, so long streams and tools hold none in between.
     """
 
     def __init__(self, engine: AsyncEngine, turn_id: str) -> None:
         self._engine = engine
         self._turn_id = turn_id
         self._pending: list[dict[str, Any]] = []
-        self._emitted = 0
-        self._committed = 0
         self._wake = asyncio.Event()
-        self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
         self._error: Exception | None = None
         self._task: asyncio.Task[None] | None = None
-        self.last_seq = 0
 
     async def __aenter__(self) -> EventWriter:
         self._task = asyncio.create_task(self._run())
@@ -43,18 +40,7 @@ class EventWriter:
         if self._error is not None:
             raise self._error
         self._pending.append(chunk)
-        self._emitted += 1
         self._wake.set()
-
-    async def flush(self) -> None:
-        """Waits until everything emitted so far is committed."""
-        target = self._emitted
-        while self._committed < target and self._error is None:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-        if self._error is not None:
-            raise self._error
 
     async def close(self) -> None:
         """Flushes what is left and stops the writer task."""
@@ -67,23 +53,13 @@ class EventWriter:
 
     async def _run(self) -> None:
         try:
-            async with self._engine.connect() as conn:
-                while not (self._closed and not self._pending):
-                    await self._wake.wait()
-                    self._wake.clear()
-                    batch, self._pending = self._pending, []
-                    if batch:
-                        async with conn.begin():
-                            self.last_seq = await append_chunks(conn, self._turn_id, batch)
-                        self._committed += len(batch)
-                        self._release_waiters()
+            while not (self._closed and not self._pending):
+                await self._wake.wait()
+                self._wake.clear()
+                batch, self._pending = self._pending, []
+                if batch:
+                    async with self._engine.begin() as conn:
+                        await append_chunks(conn, self._turn_id, batch)
         except Exception as exc:
             _log.exception("turn %s: appending to the stream log failed", self._turn_id)
             self._error = exc
-            self._release_waiters()
-
-    def _release_waiters(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)

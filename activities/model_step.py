@@ -18,6 +18,7 @@ from temporalio import activity
 from activities.continuation import Resume, continuation_messages, plan_resume
 from activities.conversation import to_model_messages
 from activities.event_log import EventWriter
+from activities.heartbeats import heartbeating
 from activities.model.errors import to_application_error
 from activities.model.events import ModelProvider, ModelRequest
 from activities.step_chunks import StepChunks
@@ -32,8 +33,9 @@ from models.tables import ToolCall, TurnStep, UsageEvent
 from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, ToolCallRef
 
 _log = logging.getLogger("turnflow.model_step")
-HEARTBEAT_EVERY_S = 0.5
 PROGRESS_EVERY_S = 0.3
+# Each progress chunk replaces the last; only the latest text is worth storing and sending.
+PROGRESS_TAIL_CHARS = 2000
 
 _STEP_DONE = text(
     """
@@ -163,9 +165,10 @@ class ModelStepActivities:
     async def _stream(
         self, request: ModelRequest, chunks: StepChunks, log: EventWriter, turn: TurnContext, step: int
     ) -> None:
-        last_beat = last_progress = time.monotonic()
+        last_progress = time.monotonic()
         events = self._provider_for(request.model).stream(request)
         async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(heartbeating())
             await stack.enter_async_context(contextlib.aclosing(events))
             parent = None
             if turn.parent_turn_id is not None:
@@ -174,12 +177,9 @@ class ModelStepActivities:
                 for chunk in chunks.on(event):
                     log.emit(chunk)
                 now = time.monotonic()
-                if now - last_beat >= HEARTBEAT_EVERY_S:
-                    activity.heartbeat()
-                    last_beat = now
                 if parent is not None and now - last_progress >= PROGRESS_EVERY_S and chunks.text:
                     # The parent's stream shows the sub-agent at work, as the task's preliminary output.
-                    progress = {"status": "working", "step": step, "text": chunks.text}
+                    progress = {"status": "working", "step": step, "text": chunks.text[-PROGRESS_TAIL_CHARS:]}
                     parent.emit(
                         {
                             "type": "tool-output-available",

@@ -62,8 +62,11 @@ class SandboxLifecycleActivities:
 
     @activity.defn(name=HIBERNATE_SANDBOX)
     async def hibernate_sandbox(self, params: SandboxRef) -> SandboxStateResult:
+        """Not ready from its first moment: a tool arriving now waits for the restore instead of using a
+        workspace that is being packed away."""
         workspace = self._settings.workspaces() / params.session_id
         snapshot_ref = f"{params.session_id}.tar.gz"
+        await self._set(params.session_id, SandboxState.HIBERNATED, await self._snapshot_ref(params.session_id))
         if workspace.exists():
             await asyncio.to_thread(snapshot_workspace, workspace, self._settings.snapshots() / snapshot_ref)
         await self._set(params.session_id, SandboxState.HIBERNATED, snapshot_ref)
@@ -74,6 +77,7 @@ class SandboxLifecycleActivities:
         """Archived: the workspace is kept as a snapshot (an unarchived session gets it back) and removed."""
         workspace = self._settings.workspaces() / params.session_id
         snapshot_ref = await self._snapshot_ref(params.session_id)
+        await self._set(params.session_id, SandboxState.STOPPED, snapshot_ref)
         if workspace.exists():
             snapshot_ref = f"{params.session_id}.tar.gz"
             await asyncio.to_thread(snapshot_workspace, workspace, self._settings.snapshots() / snapshot_ref)

@@ -4,11 +4,9 @@ the result and never runs a completed call again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import func, text, update
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.event_log import EventWriter
+from activities.heartbeats import heartbeating
 from activities.sandbox.base import Limits, Sandbox, SandboxProvider
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.base import ToolContext, ToolFailure
@@ -27,7 +26,6 @@ from models.tables import Session
 from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
 
 _log = logging.getLogger("turnflow.tool_calls")
-HEARTBEAT_EVERY_S = 0.5
 MAX_OUTPUT_CHARS = 100_000
 SANDBOX_WAIT_S = 60.0
 SANDBOX_POLL_S = 0.05
@@ -52,22 +50,6 @@ _SAVE = text(
     WHERE turn_id = :turn_id AND tool_call_id = :tool_call_id
     """
 )
-
-
-@contextlib.asynccontextmanager
-async def _heartbeating() -> AsyncIterator[None]:
-    """Heartbeats while a tool runs, so a crash is noticed and a stop is delivered."""
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
 
 
 class ToolCallActivities:
@@ -138,7 +120,7 @@ class ToolCallActivities:
         if claimed.error_text:
             return None, str(claimed.error_text)
         try:
-            async with _heartbeating(), EventWriter(self._engine, params.turn_id) as progress:
+            async with heartbeating(), EventWriter(self._engine, params.turn_id) as progress:
                 sandbox = await self._ready_sandbox(str(claimed.session_id))
                 context = ToolContext(
                     sandbox=sandbox,

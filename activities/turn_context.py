@@ -20,7 +20,6 @@ class TurnContext:
     chat_id: str
     session_id: uuid.UUID
     account_id: uuid.UUID
-    status: str
     # A chat turn's answer and its place in the chat; none for a sub-agent's turn.
     assistant_message_id: str | None
     assistant_seq: int | None
@@ -45,7 +44,7 @@ class TurnContext:
 
 _CONTEXT = text(
     """
-    SELECT t.id, t.chat_id, t.session_id, t.account_id, t.status, t.assistant_message_id, m.seq AS assistant_seq,
+    SELECT t.id, t.chat_id, t.session_id, t.account_id, t.assistant_message_id, m.seq AS assistant_seq,
         t.parent_turn_id, t.agent_call_id, (t.stop_requested_at IS NOT NULL OR p.stop_requested_at IS NOT NULL) AS stop
     FROM turns t
     LEFT JOIN chat_messages m ON m.chat_id = t.chat_id AND m.id = t.assistant_message_id
@@ -75,7 +74,6 @@ async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
         chat_id=row.chat_id,
         session_id=row.session_id,
         account_id=row.account_id,
-        status=row.status,
         assistant_message_id=row.assistant_message_id,
         assistant_seq=row.assistant_seq,
         parent_turn_id=row.parent_turn_id,

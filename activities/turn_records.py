@@ -86,6 +86,13 @@ _ROLL_UP_USAGE = text(
     RETURNING (sessions.title IS NULL OR sessions.problem_domain IS NULL) AS needs_summary
     """
 )
+# A turn that ends leaves no tool call open: no late answer or retried tool can act on it afterwards.
+_CLOSE_OPEN_CALLS = text(
+    """
+    UPDATE tool_calls SET status = 'failed', error_text = :reason, finished_at = now()
+    WHERE turn_id = :turn_id AND status IN ('pending', 'waiting', 'running')
+    """
+)
 _CLOSE_TURN = text(
     """
     UPDATE turns SET status = :status, finished_at = now(), finish_reason = :finish_reason,
@@ -99,7 +106,7 @@ _RELEASE_SLOT = text(
     WITH chat AS (SELECT id FROM chats WHERE id = :chat_id AND active_turn_id = :turn_id FOR UPDATE),
     next AS (
         SELECT t.id, t.number FROM turns t, chat
-        WHERE t.chat_id = chat.id AND t.status = 'queued' ORDER BY t.number LIMIT 1
+        WHERE t.chat_id = chat.id AND t.status = 'queued' AND t.stop_requested_at IS NULL ORDER BY t.number LIMIT 1
     )
     UPDATE chats SET active_turn_id = (SELECT id FROM next), updated_at = now(), last_message_at = now()
     FROM chat WHERE chats.id = chat.id
@@ -161,6 +168,8 @@ class TurnRecordActivities:
                     _ROLL_UP_USAGE, {"turn_id": turn.id, "session_id": turn.session_id, "steps": params.steps}
                 )
             ).scalar_one()
+            if params.outcome in _UNFINISHED_TOOL:
+                await conn.execute(_CLOSE_OPEN_CALLS, {"turn_id": turn.id, "reason": _UNFINISHED_TOOL[params.outcome]})
             await conn.execute(
                 _CLOSE_TURN,
                 {

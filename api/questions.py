@@ -18,6 +18,7 @@ from models.turns import ASK_USER_QUESTION_TOOL, QUESTION_ANSWERED_SIGNAL
 
 
 async def pending_question(db: AsyncSession, turn_id: uuid.UUID) -> PendingQuestion | None:
+    """The question the turn waits on, if any, for every device to show."""
     call = await db.scalar(
         select(ToolCall)
         .where(
@@ -57,7 +58,10 @@ def _checked(call: ToolCall, answer: Any) -> str | list[str]:
 
 async def save_answer(db: AsyncSession, turn: Turn, tool_call_id: str, answer: Any) -> int:
     """Commits the answer and its stream event (returning its seq), or answers 409 for an unknown, stale or
-    repeated question."""
+    repeated question, or one of a turn that has ended."""
+    await db.refresh(turn, with_for_update=True)
+    if turn.status not in (TurnStatus.WAITING, TurnStatus.RUNNING):
+        raise ProblemError(409, "question-closed", f"the turn is {turn.status}; it waits for no answer", field="turnId")
     call = await db.scalar(
         select(ToolCall).where(ToolCall.turn_id == turn.id, ToolCall.tool_call_id == tool_call_id).with_for_update()
     )
@@ -81,4 +85,13 @@ async def save_answer(db: AsyncSession, turn: Turn, tool_call_id: str, answer: A
 
 
 async def wake_turn(temporal: Client, turn: Turn, tool_call_id: str) -> None:
+    """Tells the waiting workflow; idempotent, so a client retrying after a failed wake-up can send it again."""
     await temporal.get_workflow_handle(turn.workflow_id).signal(QUESTION_ANSWERED_SIGNAL, tool_call_id)
+
+
+async def answered_but_waiting(db: AsyncSession, turn: Turn, tool_call_id: str) -> bool:
+    """An answer saved whose wake-up may have been lost: the turn still runs and the question is answered."""
+    status = await db.scalar(
+        select(ToolCall.status).where(ToolCall.turn_id == turn.id, ToolCall.tool_call_id == tool_call_id)
+    )
+    return status == ToolCallStatus.COMPLETED and turn.status in (TurnStatus.WAITING, TurnStatus.RUNNING)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from api.chat_workflow import STREAM_RESPONSE
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.problems import ProblemError, not_found, problem_responses
-from api.questions import pending_question, save_answer, wake_turn
+from api.questions import answered_but_waiting, pending_question, save_answer, wake_turn
 from api.temporal import Temporal
 from api.turn_stream import stream_turn, ui_stream_response
 from models.chat_turn_schemas import AnswerAccepted, QuestionAnswer, TurnOut, TurnUsage
@@ -115,6 +115,11 @@ async def answer_question(
 ) -> AnswerAccepted:
     """The answer is saved before the turn is woken: a second answer gets 409 and the first one stands."""
     turn = await _turn(db, caller, turn_id)
-    await save_answer(db, turn, body.tool_call_id, body.answer)
+    try:
+        await save_answer(db, turn, body.tool_call_id, body.answer)
+    except ProblemError:
+        if await answered_but_waiting(db, turn, body.tool_call_id):
+            await wake_turn(await temporal.client(), turn, body.tool_call_id)  # an earlier wake-up may be lost
+        raise
     await wake_turn(await temporal.client(), turn, body.tool_call_id)
     return AnswerAccepted(turn_id=turn.id, tool_call_id=body.tool_call_id)

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body the API accepts.")
     page_size_default: int = Field(50, ge=1, le=500, description="Page size when a list request names none.")
     page_size_max: int = Field(200, ge=1, le=1000, description="Largest page a list request may ask for.")
-    db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections each process keeps open.")
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="PostgreSQL connections each process pools (as many again open at peaks)."
+    )
     turn_event_retention_hours: float = Field(
         24.0, gt=0, description="How long the stream log of a finished turn is kept (the message stays)."
     )
@@ -62,7 +64,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TURNFLOW_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"),
         description="Anthropic API base URL (ANTHROPIC_BASE_URL is read too). Unset: Anthropic's own.",
     )
-    model_timeout_s: float = Field(600, gt=0, description="Longest a single model call may take.")
+    model_timeout_s: float = Field(
+        600, gt=0, le=600, description="Longest a single model call may take (a model step is capped at 10 min)."
+    )
     max_steps: int = Field(8, ge=1, le=50, description="Model steps (each possibly with tool calls) per turn.")
     max_output_tokens: int = Field(4096, ge=1, le=64000, description="max_tokens of each model call.")
     scripted_delay_ms: float = Field(25, ge=0, description="Pause between the scripted model's words.")

@@ -19,6 +19,8 @@ TERMINAL_CHUNK_TYPES = frozenset({"finish", "abort", "error"})
 TURN_CONTROL_CHANNEL = "turn_control"
 # ApplicationError type an activity raises when a stop request ended it.
 TURN_STOPPED_ERROR = "TurnStopped"
+# ApplicationError types of model failures start so; their messages are meant for the user.
+MODEL_ERROR_PREFIX = "Model"
 
 
 # One statement: lock the turn row while allocating seqs, insert, notify. The lock is held until commit, so a

@@ -13,7 +13,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from models.stream_log import TURN_STOPPED_ERROR
+    from models.stream_log import MODEL_ERROR_PREFIX, TURN_STOPPED_ERROR
     from models.turns import (
         RUN_TOOL_CALL,
         STREAM_MODEL_STEP,
@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 
 async def model_step(turn_id: str, step: int, model: str, label: str = "") -> ModelStepResult:
+    """One streamed model call; retried on another worker if this one dies."""
     result: ModelStepResult = await workflow.execute_activity(
         STREAM_MODEL_STEP,
         ModelStepInput(turn_id, step, model),
@@ -51,6 +52,7 @@ async def model_step(turn_id: str, step: int, model: str, label: str = "") -> Mo
 
 
 async def tool_call(turn_id: str, tool_call_id: str, tool_name: str) -> ToolCallResult:
+    """One tool call; a failed tool is an output for the model, not a failed turn."""
     result: ToolCallResult = await workflow.execute_activity(
         RUN_TOOL_CALL,
         ToolCallInput(turn_id, tool_call_id, tool_name),
@@ -73,8 +75,13 @@ async def run_to_completion(operation: Awaitable[T]) -> T:
 
 
 def outcome_of(exc: ActivityError) -> tuple[str, str | None]:
-    """Stopped (by the fast path's TurnStopped, or Temporal's cancellation reaching the activity first) or failed."""
+    """Stopped (by the fast path's TurnStopped, or Temporal's cancellation reaching the activity first) or failed.
+
+    The error text reaches the client: a model's own errors are shown; anything else is reported generically
+    (the worker logged the details with the turn's ids)."""
     cause = exc.cause
     if isinstance(cause, CancelledError) or (isinstance(cause, ApplicationError) and cause.type == TURN_STOPPED_ERROR):
         return "stopped", None
-    return "failed", str(cause) if cause is not None else str(exc)
+    if isinstance(cause, ApplicationError) and (cause.type or "").startswith(MODEL_ERROR_PREFIX):
+        return "failed", cause.message
+    return "failed", "the turn failed on an internal error; it is logged, and sending again may work"

@@ -58,18 +58,21 @@ class ChatTurnWorkflow:
 
     @workflow.run
     async def run(self, turn: TurnInput) -> TurnResult:
-        if turn.queued:
-            await self._wait_for_slot(turn)
-        # Bookkeeping runs beside the first model call, never in front of the first token.
-        begin = workflow.start_activity(
-            BEGIN_TURN,
-            TurnRef(turn.turn_id),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-            summary="mark the turn running",
-        )
+        """Runs the agent loop, then always finishes the turn: saves the message and hands on the slot."""
         outcome, finish_reason, error, steps = "completed", None, None, 0
+        begin: asyncio.Future[None] | None = None
+        cancelled = False
         try:
+            if turn.queued:
+                await self._wait_for_slot(turn)
+            # Bookkeeping runs beside the first model call, never in front of the first token.
+            begin = workflow.start_activity(
+                BEGIN_TURN,
+                TurnRef(turn.turn_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=BOOKKEEPING_RETRY,
+                summary="mark the turn running",
+            )
             for step in range(1, turn.max_steps + 1):
                 steps = step
                 result = await model_step(turn.turn_id, step, turn.model)
@@ -79,11 +82,13 @@ class ChatTurnWorkflow:
                 await asyncio.gather(*(self._run_call(turn, call) for call in result.tool_calls))
             else:
                 finish_reason = "step-limit"
-            await begin
         except asyncio.CancelledError:
-            outcome = "stopped"
+            outcome, cancelled = "stopped", True
         except ActivityError as exc:
             outcome, error = outcome_of(exc)
+        if begin is not None:
+            # Its sandbox signal must be sent before the finish one, or the sandbox thinks a turn still runs.
+            await run_to_completion(begin)
         params = FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps)
         finished: FinishTurnResult = await run_to_completion(
             workflow.execute_activity(
@@ -98,8 +103,8 @@ class ChatTurnWorkflow:
         if finished.next_workflow_id:
             await self._hand_slot_to(finished.next_workflow_id)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if outcome == "stopped":
-            raise asyncio.CancelledError()
+        if cancelled:
+            raise asyncio.CancelledError()  # shows as Canceled in the Temporal UI
         return TurnResult(outcome=outcome, steps=steps)
 
     async def _wait_for_slot(self, turn: TurnInput) -> None:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
 class SubAgentWorkflow:
     @workflow.run
     async def run(self, params: SubAgentInput) -> ToolCallResult:
+        """The sub-agent's loop; its answer (or why it has none) always reaches the parent's task call."""
         started: SubAgentStarted = await workflow.execute_activity(
             START_SUBAGENT,
             params,
@@ -39,7 +40,7 @@ class SubAgentWorkflow:
             retry_policy=BOOKKEEPING_RETRY,
             summary="open the sub-agent's turn",
         )
-        outcome, error, steps = "completed", None, 0
+        outcome, error, steps, cancelled = "completed", None, 0, False
         try:
             for step in range(1, params.max_steps + 1):
                 steps = step
@@ -50,7 +51,7 @@ class SubAgentWorkflow:
                     *(tool_call(started.turn_id, c.tool_call_id, c.tool_name) for c in result.tool_calls)
                 )
         except asyncio.CancelledError:
-            outcome = "stopped"
+            outcome, cancelled = "stopped", True
         except ActivityError as exc:
             outcome, error = outcome_of(exc)
         finished: ToolCallResult = await run_to_completion(
@@ -63,6 +64,6 @@ class SubAgentWorkflow:
                 summary=f"hand the {outcome} answer to the parent turn",
             )
         )
-        if outcome == "stopped":
+        if cancelled:
             raise asyncio.CancelledError()
         return finished

@@ -45,8 +45,8 @@ class Sandbox(Protocol):
         """Runs a bash command line; cancelling the call kills the command's whole process tree."""
         ...
 
-    def adopt(self, path: Path) -> None:
-        """Gives a file the worker wrote to the sandbox, so its commands may change it."""
+    def adopt(self, fd: int) -> None:
+        """Gives a file or directory the worker created (open as `fd`) to the sandbox, so commands may change it."""
         ...
 
 

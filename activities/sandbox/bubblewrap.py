@@ -77,9 +77,9 @@ class BubblewrapSandbox:
     def workspace(self) -> Path:
         return self._workspace
 
-    def adopt(self, path: Path) -> None:
+    def adopt(self, fd: int) -> None:
         if self._user is not None:
-            os.lchown(path, *self._user)
+            os.fchown(fd, *self._user)
 
     async def run(self, command: str, limits: Limits, on_output: OutputSink | None = None) -> CommandResult:
         return await run_process(
@@ -108,6 +108,6 @@ class BubblewrapProvider:
         workspace.chmod(0o700)
         if self._user is not None:
             _ensure_traversable(workspace.parent)
-        sandbox = self.open(workspace)
-        for path in (workspace, *workspace.rglob("*")):
-            sandbox.adopt(path)
+        if self._user is not None:
+            for path in (workspace, *workspace.rglob("*")):
+                os.lchown(path, *self._user)

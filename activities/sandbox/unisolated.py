@@ -19,7 +19,7 @@ class UnisolatedSandbox:
     def workspace(self) -> Path:
         return self._workspace
 
-    def adopt(self, path: Path) -> None:
+    def adopt(self, fd: int) -> None:
         """Files already belong to the worker's user, as the commands do."""
 
     async def run(self, command: str, limits: Limits, on_output: OutputSink | None = None) -> CommandResult:

@@ -13,6 +13,7 @@ from activities.tools.base import Tool, ToolContext, ToolFailure, ToolInput
 
 DEFAULT_TIMEOUT_S = 60
 PROGRESS_EVERY_S = 0.5
+PROGRESS_TAIL_BYTES = 4096
 
 
 class BashInput(ToolInput):
@@ -29,7 +30,9 @@ async def _bash(context: ToolContext, params: BashInput) -> dict[str, Any]:
         nonlocal last_sent
         so_far.extend(chunk)
         if context.progress is not None and time.monotonic() - last_sent >= PROGRESS_EVERY_S:
-            context.progress({"output": so_far.decode(errors="replace"), "running": True})
+            # Only the latest output: each progress chunk replaces the last, and the log keeps every one.
+            tail = so_far[-PROGRESS_TAIL_BYTES:].decode(errors="replace")
+            context.progress({"output": tail, "running": True, "truncated": len(so_far) > PROGRESS_TAIL_BYTES})
             last_sent = time.monotonic()
 
     try:

@@ -3,25 +3,72 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import errno
+import os
+import stat
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import Field
 
+from activities.sandbox.base import Sandbox
 from activities.tools.base import Tool, ToolContext, ToolFailure, ToolInput
 
 MAX_READ_BYTES = 256 * 1024
 MAX_WRITE_BYTES = 1024 * 1024
 MAX_LISTED = 500
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
-def resolve_inside(workspace: Path, relative: str) -> Path:
-    """The path inside the workspace, refusing `..`, absolute paths and symlinks that lead out."""
-    root = workspace.resolve()
-    target = (root / relative).resolve()
-    if target != root and root not in target.parents:
-        raise ToolFailure(f"{relative!r} is outside the workspace")
-    return target
+def _outside(relative: str) -> ToolFailure:
+    return ToolFailure(f"{relative!r} is outside the workspace (absolute, with '..', or through a link)")
+
+
+def _open_parent(workspace: Path, relative: str, sandbox: Sandbox | None) -> tuple[int, str]:
+    """A descriptor of the path's directory and its last name, walked one component at a time with O_NOFOLLOW.
+
+    No symlink is followed anywhere, so a command racing to swap a directory for a link cannot lead a file tool
+    (which runs as the worker) out of the workspace. With a sandbox, missing directories are created for it.
+    """
+    parts = PurePosixPath(relative).parts
+    if (parts and parts[0] == "/") or ".." in parts:
+        raise _outside(relative)
+    names = [p for p in parts if p != "."]
+    fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in names[:-1]:
+            try:
+                child = os.open(name, _DIRECTORY, dir_fd=fd)
+            except FileNotFoundError:
+                if sandbox is None:
+                    raise ToolFailure(f"no directory {relative!r}") from None
+                os.mkdir(name, 0o755, dir_fd=fd)
+                child = os.open(name, _DIRECTORY, dir_fd=fd)
+                sandbox.adopt(child)
+            except (NotADirectoryError, OSError) as exc:
+                raise _outside(relative) from exc
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, names[-1] if names else "."
+
+
+def _open_in(workspace: Path, relative: str, flags: int, sandbox: Sandbox | None = None) -> int:
+    parent, name = _open_parent(workspace, relative, sandbox)
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW, 0o644, dir_fd=parent)
+    except FileNotFoundError:
+        raise ToolFailure(f"no file {relative!r}") from None
+    except IsADirectoryError:
+        raise ToolFailure(f"{relative!r} is a directory") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _outside(relative) from exc
+        raise
+    finally:
+        os.close(parent)
 
 
 class ReadFileInput(ToolInput):
@@ -38,39 +85,43 @@ class ListFilesInput(ToolInput):
 
 
 async def _read_file(context: ToolContext, params: ReadFileInput) -> dict[str, Any]:
-    target = resolve_inside(context.sandbox.workspace, params.path)
-    if not target.is_file():
-        raise ToolFailure(f"no file {params.path!r}")
-    data = await asyncio.to_thread(_read_prefix, target)
+    data = await asyncio.to_thread(_read_prefix, context.sandbox.workspace, params.path)
     return {"path": params.path, "content": data.decode(errors="replace"), "truncated": len(data) == MAX_READ_BYTES}
 
 
-def _read_prefix(target: Path) -> bytes:
-    with target.open("rb") as handle:
+def _read_prefix(workspace: Path, relative: str) -> bytes:
+    fd = _open_in(workspace, relative, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ToolFailure(f"{relative!r} is not a regular file")
         return handle.read(MAX_READ_BYTES)
 
 
 async def _write_file(context: ToolContext, params: WriteFileInput) -> dict[str, Any]:
-    target = resolve_inside(context.sandbox.workspace, params.path)
-    if target.is_dir():
-        raise ToolFailure(f"{params.path!r} is a directory")
-    missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(target.write_text, params.content)
-    for created in (target, *missing):
-        context.sandbox.adopt(created)
+    await asyncio.to_thread(_write, context.sandbox, params.path, params.content)
     return {"path": params.path, "bytes": len(params.content.encode())}
 
 
+def _write(sandbox: Sandbox, relative: str, content: str) -> None:
+    fd = _open_in(sandbox.workspace, relative, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, sandbox)
+    with os.fdopen(fd, "w") as handle:
+        sandbox.adopt(handle.fileno())
+        handle.write(content)
+
+
 async def _list_files(context: ToolContext, params: ListFilesInput) -> dict[str, Any]:
-    target = resolve_inside(context.sandbox.workspace, params.path)
-    if not target.is_dir():
-        raise ToolFailure(f"no directory {params.path!r}")
-    entries = sorted(target.iterdir())[:MAX_LISTED]
-    return {
-        "path": params.path,
-        "entries": [{"name": e.name, "type": "dir" if e.is_dir() else "file"} for e in entries],
-    }
+    entries = await asyncio.to_thread(_list, context.sandbox.workspace, params.path)
+    return {"path": params.path, "entries": entries}
+
+
+def _list(workspace: Path, relative: str) -> list[dict[str, str]]:
+    fd = _open_in(workspace, relative, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with os.scandir(fd) as listing:
+            names = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in listing)
+    finally:
+        os.close(fd)
+    return [{"name": name, "type": "dir" if is_dir else "file"} for name, is_dir in names[:MAX_LISTED]]
 
 
 READ_FILE = Tool(

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint bench clean
+.PHONY: dev test lint bench bench-stop bench-sandbox clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)…"
@@ -39,6 +39,14 @@ lint: $(VENV)/.installed-dev
 # Latency figures against DESIGN §6 (about 70 s on the 2-core box); pass options as ARGS="--turns 50".
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.turn_latency $(ARGS)
+
+# Stop latency and crash resume time against DESIGN §6 (about 2 min); pass options as ARGS="--stops 50 --crashes 20".
+bench-stop: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.stop_and_crash $(ARGS)
+
+# A new session's first token against a warm session's, with provisioning and restore times (about 1 min).
+bench-sandbox: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.sandbox_first_token $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

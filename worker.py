@@ -71,4 +71,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
         max_concurrent_activities=200,
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+        # Heartbeats reach the server within half a second (the default holds them for 0.8 x the timeout), so the
+        # short heartbeat timeout that finds dead workers quickly never mistakes a live one for dead.
+        max_heartbeat_throttle_interval=timedelta(milliseconds=500),
+        default_heartbeat_throttle_interval=timedelta(milliseconds=500),
     )

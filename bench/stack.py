@@ -6,26 +6,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import platform
+import signal
 import socket
 import sys
 import time
+import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
+import psutil
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.enums.v1 import DescribeTaskQueueMode, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue, TaskQueueVersionSelection
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from bench.standin import TimedStandIn
 from models.database import create_engine, session_factory
+from models.sandboxes import SANDBOX_LIFECYCLE_WORKFLOW
+from models.tables import Turn
 from turnflow.children import Child, spawn
 from turnflow.keys import create_key
 from turnflow.migrate import upgrade_async
@@ -44,6 +52,51 @@ def progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def run_benchmark(measure: Callable[[], Coroutine[None, None, None]]) -> None:
+    """Runs `measure` as a benchmark's main: SIGTERM unwinds like Ctrl-C, so every process it started is stopped
+    either way, and the exit code says how it ended."""
+
+    async def main() -> None:
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+        started = time.monotonic()
+        await measure()
+        progress(f"done in {time.monotonic() - started:.0f} s")
+
+    try:
+        asyncio.run(main())
+        code = 0
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress("interrupted; everything it started has been stopped")
+        code = 130
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    # As in turnflow.cli: the Temporal client's Rust threads can abort CPython's teardown (temporalio/sdk-python#300),
+    # and by now every process and server the benchmark started has been stopped.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def describe_machine(load_before: float) -> str:
+    """Figures from a shared 2-core box mean little without the CPU, and the load there was before the run."""
+    model = next(
+        (
+            line.partition(":")[2].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    cpus = len(os.sched_getaffinity(0))  # what `nproc` prints
+    return (
+        f"machine: {cpus} CPUs ({model}), load average {load_before:.2f} before start; "
+        f"Python {platform.python_version()}"
+    )
+
+
 def _free_port() -> int:
     """A port the kernel has just handed out; the server that binds it next is ours in practice."""
     with socket.socket() as sock:
@@ -55,10 +108,16 @@ def _free_port() -> int:
 class BenchStack:
     """Starts everything on free ports under `work_dir` and stops all of it on exit, whatever the exit."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, workers: int = 1, worker_env: Mapping[str, str] | None = None) -> None:
+        """`worker_env` overrides settings of every worker this stack starts."""
         self._work_dir = work_dir
         self._exit = AsyncExitStack()
         self._children: list[Child] = []
+        self._initial_workers = workers
+        self._worker_env = dict(worker_env or {})
+        self._workers_started = 0
+        self._env: dict[str, str] = {}
+        self.workers: list[Child] = []
         self.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.standin = TimedStandIn()
         self.api_url = ""
@@ -118,11 +177,61 @@ class BenchStack:
         progress("starting the turnflow worker and API as subprocesses...")
         api_port = _free_port()
         self.api_url = f"http://{HOST}:{api_port}"
-        env = self._child_env(database_url, temporal_address)
-        await self._spawn("worker", [sys.executable, "-m", "turnflow.cli", "worker"], env)
-        await self._spawn("API", [sys.executable, "-m", "turnflow.cli", "api", "--port", str(api_port)], env)
-        await self._wait_for("the worker", self._worker_polls)
+        self._env = self._child_env(database_url, temporal_address)
+        for _ in range(self._initial_workers):
+            await self._spawn_worker({})
+        api_argv = [sys.executable, "-m", "turnflow.cli", "api", "--port", str(api_port)]
+        await self._spawn("API", api_argv, self._env)
+        for worker in self.workers:
+            await self._wait_for(worker.name, partial(self._worker_polls, worker))
         await self._wait_for("the API", self._api_answers)
+
+    async def start_worker(self, env: Mapping[str, str] | None = None) -> Child:
+        """Another worker, returned once it polls the task queue; `env` overrides its settings."""
+        worker = await self._spawn_worker(env or {})
+        await self._wait_for(worker.name, partial(self._worker_polls, worker))
+        return worker
+
+    async def kill_worker(self, worker: Child) -> None:
+        """kill -9, as a crash would; the stack no longer counts on it."""
+        os.kill(worker.process.pid, signal.SIGKILL)
+        await worker.process.wait()
+        self._forget(worker)
+
+    async def stop_worker(self, worker: Child) -> None:
+        """A graceful stop (SIGTERM), as a deploy would."""
+        await worker.stop(STOP_DEADLINE_S)
+        self._forget(worker)
+
+    async def wait_turn_closed(self, turn_id: str) -> None:
+        """Until the turn's workflow has closed, however it ended, so the next run starts on a quiet stack."""
+        async with self.engine.connect() as conn:
+            workflow_id = (
+                await conn.execute(select(Turn.workflow_id).where(Turn.id == uuid.UUID(turn_id)))
+            ).scalar_one()
+        with contextlib.suppress(WorkflowFailureError):  # a stopped turn ends cancelled
+            await self.temporal.get_workflow_handle(workflow_id).result()
+
+    async def wait_quiet(self) -> None:
+        """Until no workflow runs but the sessions' long-lived sandbox lifecycles: work a turn sets off after its
+        answer (a new session's title, say) must not overlap the next measured turn."""
+        query = f"ExecutionStatus = 'Running' AND WorkflowType != '{SANDBOX_LIFECYCLE_WORKFLOW}'"
+
+        async def quiet() -> bool | None:
+            return True if (await self.temporal.count_workflows(query)).count == 0 else None
+
+        await self._wait_for("a quiet stack (no workflow running but sandbox lifecycles)", quiet)
+
+    def worker_serving(self, peer_port: int) -> Child:
+        """The worker whose model call came from this TCP port, as the stand-in saw it."""
+        owner = next(
+            (c.pid for c in psutil.net_connections(kind="tcp") if c.laddr and c.laddr.port == peer_port and c.pid),
+            None,
+        )
+        for worker in self.workers:
+            if worker.process.pid == owner:
+                return worker
+        raise LookupError(f"no worker of this stack owns local port {peer_port} (owner pid: {owner})")
 
     def _child_env(self, database_url: str, temporal_address: str) -> dict[str, str]:
         """Every setting explicit, so no TURNFLOW_* or proxy left in the shell can point a child elsewhere."""
@@ -143,10 +252,23 @@ class BenchStack:
             "no_proxy": no_proxy,
         }
 
-    async def _spawn(self, name: str, argv: list[str], env: dict[str, str], log: Path | None = None) -> None:
+    async def _spawn(self, name: str, argv: list[str], env: dict[str, str], log: Path | None = None) -> Child:
         child = await spawn(name, argv, env=env, log=log)
         self._children.append(child)
         self._exit.push_async_callback(child.stop, STOP_DEADLINE_S)
+        return child
+
+    async def _spawn_worker(self, env: Mapping[str, str]) -> Child:
+        self._workers_started += 1
+        argv = [sys.executable, "-m", "turnflow.cli", "worker"]
+        worker = await self._spawn(f"worker {self._workers_started}", argv, {**self._env, **self._worker_env, **env})
+        self.workers.append(worker)
+        return worker
+
+    def _forget(self, worker: Child) -> None:
+        """A worker we ended on purpose is no failure for `_wait_for` to report."""
+        self.workers.remove(worker)
+        self._children.remove(worker)
 
     async def _wait_for(self, what: str, ready: Callable[[], Awaitable[T | None]]) -> T:
         """Polls `ready` until it gives a value; fails at the deadline or as soon as a child has died."""
@@ -161,16 +283,27 @@ class BenchStack:
                 raise RuntimeError(f"{what} did not become ready within {READY_DEADLINE_S:g} s")
             await asyncio.sleep(_POLL_S)
 
-    async def _worker_polls(self) -> bool | None:
-        """The worker has a poller on the task queue, so the first turn does not wait for it to boot."""
+    async def _worker_polls(self, worker: Child) -> bool | None:
+        """The worker polls for workflow and activity tasks, so the next turn does not wait for it to boot.
+
+        Pollers are told apart by the SDK's default identity, `<pid>@<host>` (a killed worker's stay listed a while).
+        A worker's polls spread over the queue's partitions, which only the enhanced mode adds up; it lags a few
+        seconds behind, where the plain mode could miss a new worker for a minute.
+        """
         response = await self.temporal.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
                 namespace="default",
                 task_queue=TaskQueue(name=self.task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
+                versions=TaskQueueVersionSelection(unversioned=True),
+                task_queue_types=[TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+                report_pollers=True,
             )
         )
-        return True if response.pollers else None
+        identity = f"{worker.process.pid}@"
+        kinds = [kind for version in response.versions_info.values() for kind in version.types_info.values()]
+        polled = len(kinds) == 2 and all(any(p.identity.startswith(identity) for p in kind.pollers) for kind in kinds)
+        return True if polled else None
 
     async def _api_answers(self) -> bool | None:
         async with httpx.AsyncClient(trust_env=False, timeout=1) as http:

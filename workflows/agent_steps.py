@@ -24,10 +24,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 # A crashed worker is noticed when its heartbeats stop: a short timeout puts the retry on another worker within
-# seconds (the activities beat far more often than this).
-HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+# seconds. Activities beat every 0.5 s and the worker sends them at most 0.5 s late (worker.py), so a live one
+# has a second and a half of slack.
+HEARTBEAT_TIMEOUT = timedelta(seconds=2)
 MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500),
+    initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,

@@ -15,6 +15,7 @@ from activities.questions import QuestionActivities
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.session_summary import SessionSummaryActivities
+from activities.spend_digest import SpendDigestActivities
 from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
 from activities.tool_calls import ToolCallActivities
@@ -25,6 +26,7 @@ from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
 from workflows.session_summary import HandoffDraftWorkflow, SessionSummaryWorkflow
+from workflows.spend_digest import SpendDigestWorkflow
 from workflows.subagent import SubAgentWorkflow
 
 
@@ -40,6 +42,7 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
     questions = QuestionActivities(engine, settings)
     subagents = SubAgentActivities(engine)
     summaries = SessionSummaryActivities(engine, settings, providers)
+    digest = SpendDigestActivities(engine, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -49,6 +52,7 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             SandboxLifecycleWorkflow,
             SessionSummaryWorkflow,
             HandoffDraftWorkflow,
+            SpendDigestWorkflow,
             PruneTurnEventsWorkflow,
         ],
         activities=[
@@ -63,6 +67,7 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             subagents.finish_subagent,
             summaries.summarize_session,
             summaries.draft_handoff,
+            digest.post_spend_digest,
             lifecycle.provision_sandbox,
             lifecycle.hibernate_sandbox,
             lifecycle.teardown_sandbox,

@@ -315,6 +315,8 @@ class UsageEvent(Base):
     __table_args__ = (
         _one_of("agent_type", AgentType),
         Index("ix_usage_events_account_created", "account_id", "created_at"),
+        # The spend digest sums one window across all accounts.
+        Index("ix_usage_events_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.tables import Account, UsageEvent
-from tests.workflows.test_spend_digest import WebhookRecorder, serve_webhook
+from tests.webhook import WebhookRecorder, serve_webhook
 
 
 @dataclass(frozen=True)

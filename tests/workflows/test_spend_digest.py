@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,10 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from temporalio.client import (
     Client,
     Schedule,
@@ -35,43 +31,9 @@ from models.settings import Settings
 from models.tables import Account, UsageEvent
 from tests.polling import wait_until
 from tests.replay import assert_replays
-from tests.stack import serve_app
+from tests.webhook import WebhookRecorder, serve_webhook
 from turnflow.schedules import DIGEST_SCHEDULE_ID, ensure_digest_schedule
 from workflows.spend_digest import SpendDigestWorkflow
-
-
-@dataclass(frozen=True)
-class Received:
-    path: str
-    body: dict[str, Any]
-
-
-@dataclass
-class WebhookRecorder:
-    """A local webhook: records every POST and answers with the queued `failures` first, then 200."""
-
-    url: str = ""
-    received: list[Received] = field(default_factory=list)
-    failures: list[int] = field(default_factory=list)
-
-    async def _receive(self, request: Request) -> Response:
-        self.received.append(Received(request.url.path, await request.json()))
-        return Response(status_code=self.failures.pop(0) if self.failures else 200)
-
-    def app(self) -> Starlette:
-        return Starlette(routes=[Route("/{path:path}", self._receive, methods=["POST"])])
-
-
-@asynccontextmanager
-async def serve_webhook() -> AsyncIterator[WebhookRecorder]:
-    """A recorder listening on a free loopback port for as long as the block runs."""
-    recorder = WebhookRecorder()
-    server, task, recorder.url = await serve_app(recorder.app())
-    try:
-        yield recorder
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

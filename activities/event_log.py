@@ -6,18 +6,20 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.stream_log import append_chunks
 
 _log = logging.getLogger("turnflow.event_log")
+IDLE_RELEASE_S = 1.0
 
 
 class EventWriter:
     """Buffers chunks and flushes them in small batches: at once when idle, batched while a flush is in flight.
 
-    So a slow model costs one commit per delta (lowest latency) and a fast one is batched (bounded load). Each
-    batch borrows a pooled connection only for its commit, so long streams and tools hold none in between.
+    So a slow model costs one commit per delta (lowest latency) and a fast one is batched (bounded load). The
+    pooled connection is kept while chunks flow and given back after a quiet second, so a long, silent tool
+    holds none.
     """
 
     def __init__(self, engine: AsyncEngine, turn_id: str) -> None:
@@ -52,14 +54,25 @@ class EventWriter:
             raise self._error
 
     async def _run(self) -> None:
+        conn: AsyncConnection | None = None
         try:
             while not (self._closed and not self._pending):
-                await self._wake.wait()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=IDLE_RELEASE_S if conn else None)
+                except TimeoutError:
+                    assert conn is not None
+                    await conn.close()
+                    conn = None
+                    continue
                 self._wake.clear()
                 batch, self._pending = self._pending, []
                 if batch:
-                    async with self._engine.begin() as conn:
+                    conn = conn or await self._engine.connect()
+                    async with conn.begin():
                         await append_chunks(conn, self._turn_id, batch)
         except Exception as exc:
             _log.exception("turn %s: appending to the stream log failed", self._turn_id)
             self._error = exc
+        finally:
+            if conn is not None:
+                await conn.close()

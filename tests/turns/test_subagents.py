@@ -89,7 +89,8 @@ async def test_stopping_the_parent_stops_its_subagent(
     assert sub_call.disconnected_at is not None and not sub_call.finished, "the sub-agent's model call was closed"
     sub = await _sub_turn(db_sessions, parent_id)
     description = await temporal_env.client.get_workflow_handle(sub.workflow_id).describe()
-    assert description.status is not None and description.status.name == "CANCELED"
+    # Closed either way: Canceled when Temporal's cancellation came first, Completed when the stop's fast path did.
+    assert description.status is not None and description.status.name in {"CANCELED", "COMPLETED"}
     assert sub.status == "stopped"
     task_part = next(p for p in (await persisted_messages(http, chat_id))[-1]["parts"] if p["type"] == "tool-task")
     assert task_part["state"] == "output-error"

@@ -103,12 +103,17 @@ class ModelStepActivities:
     @activity.defn(name=STREAM_MODEL_STEP)
     async def stream_model_step(self, params: ModelStepInput) -> ModelStepResult:
         info = activity.info()
-        async with self._engine.connect() as conn:
-            turn = await load_turn(conn, params.turn_id)
-            start = await load_step_start(conn, turn, params.step)
-            if any(c.get("type") == "finish-step" for c in start.earlier_attempts):
-                # An earlier attempt finished and saved the step, then died before reporting it.
-                return await self._saved_result(conn, turn, params.step)
+        try:
+            # Watched from before the stop flag is read: a stop arriving while loading is not missed. From the
+            # end of loading to the watch below nothing awaits, so no notification can slip in between.
+            async with self._stops.watch(params.turn_id), self._engine.connect() as conn:
+                turn = await load_turn(conn, params.turn_id)
+                start = await load_step_start(conn, turn, params.step)
+                if any(c.get("type") == "finish-step" for c in start.earlier_attempts):
+                    # An earlier attempt finished and saved the step, then died before reporting it.
+                    return await self._saved_result(conn, turn, params.step)
+        except TurnStopped:
+            raise stopped_error(params.turn_id) from None
         resume = plan_resume(start.earlier_attempts, info.attempt)
         messages = to_model_messages(start.history)
         if resume is not None and resume.continues:

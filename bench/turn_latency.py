@@ -11,12 +11,9 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
 import statistics
-import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib.metadata import version
@@ -24,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.stack import BenchStack, progress
+from bench.stack import BenchStack, progress, run_benchmark
 from bench.stream_reference import StreamRun, StreamVariant, run_reference
 from bench.turn_timeline import TurnTimeline, turn_timeline
 from tests.sse import sse_events
@@ -244,34 +241,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _main(args: argparse.Namespace) -> None:
-    """SIGTERM unwinds like Ctrl-C, so every process the benchmark started is stopped either way."""
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    started = time.monotonic()
-    await measure(args.turns, args.deltas, args.reference_runs)
-    progress(f"done in {time.monotonic() - started:.0f} s")
-
-
 def main() -> None:
     args = _parser().parse_args()
     if args.turns < 2 or args.deltas < 2 or args.reference_runs < 1:
         raise SystemExit("--turns and --deltas must be at least 2, --reference-runs at least 1")
-    try:
-        asyncio.run(_main(args))
-        code = 0
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        progress("interrupted; everything it started has been stopped")
-        code = 130
-    except Exception:
-        traceback.print_exc()
-        code = 1
-    # As in turnflow.cli: the Temporal client's Rust threads can abort CPython's teardown (temporalio/sdk-python#300),
-    # and by now every process and server this benchmark started has been stopped.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    run_benchmark(lambda: measure(args.turns, args.deltas, args.reference_runs))
 
 
 if __name__ == "__main__":

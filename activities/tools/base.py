@@ -21,6 +21,19 @@ class ToolInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def declaration(name: str, description: str, input_model: type[BaseModel]) -> dict[str, Any]:
+    """What the model sees of a tool: its name, what it is for, and its input's JSON schema."""
+    schema = input_model.model_json_schema()
+    schema.pop("title", None)
+    return {"name": name, "description": description, "input_schema": schema}
+
+
+def invalid_input(name: str, exc: ValidationError) -> str:
+    """The model's own mistake, told so it can call again correctly."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+    return f"invalid input for {name}: {problems}"
+
+
 class ToolFailure(Exception):
     """A failure the model should read and react to; it never crashes the turn."""
 
@@ -47,15 +60,11 @@ class Tool(Generic[InputT]):
     idempotent: bool = False
 
     def spec(self) -> dict[str, Any]:
-        """The declaration the model sees."""
-        schema = self.input_model.model_json_schema()
-        schema.pop("title", None)
-        return {"name": self.name, "description": self.description, "input_schema": schema}
+        return declaration(self.name, self.description, self.input_model)
 
     async def invoke(self, context: ToolContext, raw_input: dict[str, Any]) -> dict[str, Any]:
         try:
             parsed = self.input_model.model_validate(raw_input)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
-            raise ToolFailure(f"invalid input for {self.name}: {problems}") from exc
+            raise ToolFailure(invalid_input(self.name, exc)) from exc
         return await self.run(context, parsed)

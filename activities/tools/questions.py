@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from activities.tools.base import ToolInput
+from activities.tools.base import ToolInput, declaration, invalid_input
 from models.turns import ASK_USER_QUESTION_TOOL
 
 MAX_OPTIONS = 10
@@ -23,14 +23,12 @@ class QuestionInput(ToolInput):
 
 
 def question_spec() -> dict[str, Any]:
-    schema = QuestionInput.model_json_schema()
-    schema.pop("title", None)
-    return {
-        "name": ASK_USER_QUESTION_TOOL,
-        "description": "Ask the user a question and wait for the answer (which may take minutes or days). "
+    return declaration(
+        ASK_USER_QUESTION_TOOL,
+        "Ask the user a question and wait for the answer (which may take minutes or days). "
         "Offer options when the likely answers are few.",
-        "input_schema": schema,
-    }
+        QuestionInput,
+    )
 
 
 def parse_question(raw: dict[str, Any]) -> QuestionInput | str:
@@ -38,5 +36,4 @@ def parse_question(raw: dict[str, Any]) -> QuestionInput | str:
     try:
         return QuestionInput.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
-        return f"invalid input for {ASK_USER_QUESTION_TOOL}: {problems}"
+        return invalid_input(ASK_USER_QUESTION_TOOL, exc)

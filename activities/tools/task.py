@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from activities.tools.base import ToolInput
+from activities.tools.base import ToolInput, declaration
 from models.turns import TASK_TOOL
 
 
@@ -16,11 +16,9 @@ class TaskInput(ToolInput):
 
 
 def task_spec() -> dict[str, Any]:
-    schema = TaskInput.model_json_schema()
-    schema.pop("title", None)
-    return {
-        "name": TASK_TOOL,
-        "description": "Start a sub-agent for a self-contained piece of work; it can run commands and edit files, "
+    return declaration(
+        TASK_TOOL,
+        "Start a sub-agent for a self-contained piece of work; it can run commands and edit files, "
         "and its final answer comes back as this tool's output.",
-        "input_schema": schema,
-    }
+        TaskInput,
+    )

@@ -66,6 +66,18 @@ async def tool_call(turn_id: str, tool_call_id: str, tool_name: str) -> ToolCall
     return result
 
 
+async def together(operations: list[Awaitable[T]]) -> list[T]:
+    """Runs a step's tool calls in parallel; if one fails the turn, the others are cancelled rather than left
+    writing to a stream that has ended."""
+    running = [asyncio.ensure_future(operation) for operation in operations]
+    try:
+        return await asyncio.gather(*running)
+    except BaseException:
+        for task in running:
+            task.cancel()
+        raise
+
+
 async def run_to_completion(operation: Awaitable[T]) -> T:
     """Finishes even if a stop's cancellation arrives meanwhile: what it saves must be saved."""
     running = asyncio.ensure_future(operation)

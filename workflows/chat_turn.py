@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError, ChildWorkflowError, FailureError
 
-from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, tool_call
+from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, together, tool_call
 from workflows.subagent import SubAgentWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -79,7 +79,7 @@ class ChatTurnWorkflow:
                 finish_reason = result.stop_reason
                 if not result.tool_calls:
                     break
-                await asyncio.gather(*(self._run_call(turn, call) for call in result.tool_calls))
+                await together([self._run_call(turn, call) for call in result.tool_calls])
             else:
                 finish_reason = "step-limit"
         except asyncio.CancelledError:

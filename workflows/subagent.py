@@ -13,7 +13,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, tool_call
+from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, together, tool_call
 
 with workflow.unsafe.imports_passed_through():
     from models.turns import (
@@ -47,9 +47,7 @@ class SubAgentWorkflow:
                 result = await model_step(started.turn_id, step, params.model, label="sub-agent ")
                 if not result.tool_calls:
                     break
-                await asyncio.gather(
-                    *(tool_call(started.turn_id, c.tool_call_id, c.tool_name) for c in result.tool_calls)
-                )
+                await together([tool_call(started.turn_id, c.tool_call_id, c.tool_name) for c in result.tool_calls])
         except asyncio.CancelledError:
             outcome, cancelled = "stopped", True
         except ActivityError as exc:

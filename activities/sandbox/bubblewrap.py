@@ -30,12 +30,15 @@ def sandbox_user() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(SANDBOX_USER)
     except KeyError:
-        subprocess.run(
+        created = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SANDBOX_USER],
-            check=True,
+            check=False,
             capture_output=True,
         )
-        entry = pwd.getpwnam(SANDBOX_USER)
+        try:
+            entry = pwd.getpwnam(SANDBOX_USER)  # also when another worker created it at the same moment
+        except KeyError:
+            raise RuntimeError(f"cannot create the {SANDBOX_USER} user: {created.stderr.decode().strip()}") from None
     return entry.pw_uid, entry.pw_gid
 
 

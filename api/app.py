@@ -29,9 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.resolved_database_url()
         engine = create_engine(url, pool_size=settings.db_pool_size)
+        # Streams read the log on every wake-up and ride out database outages by themselves: no ping per read.
+        stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
         hub = EventHub(asyncpg_dsn(url))
         await hub.start()
-        app.state.engine = engine
+        app.state.stream_engine = stream_engine
         app.state.sessions = session_factory(engine)
         app.state.event_hub = hub
         app.state.temporal = TemporalConnection(settings)
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await hub.stop()
+            await stream_engine.dispose()
             await engine.dispose()
 
     logging.basicConfig(level=settings.log_level.upper())

@@ -20,7 +20,7 @@ from api.questions import pending_question, save_answer, wake_turn
 from api.temporal import Temporal
 from api.turn_control import request_stop
 from api.turn_start import StartedTurn, abandon_turn, start_turn
-from api.turn_stream import stream_turn, ui_stream_response
+from api.turn_stream import turn_frames, ui_stream_response
 from models.chat_turn_schemas import ChatTurnRequest
 from models.enums import MessageRole
 from models.settings import Settings
@@ -83,7 +83,7 @@ async def post_chat_turn(
     temporal: Temporal,
 ) -> StreamingResponse:
     if body.message_id is not None and body.messages[-1].role == MessageRole.ASSISTANT:
-        return await _continue_after_answers(body, request, db, caller, settings, temporal)
+        return await _continue_after_answers(body, request, db, caller, temporal)
     started = await start_turn(db, caller, body, settings.default_model())
     if not started.existing:
         try:
@@ -94,15 +94,12 @@ async def post_chat_turn(
             raise ProblemError(503, "temporal-unavailable", "the turn could not be started; retry shortly") from exc
     if started.interrupted is not None:
         await request_stop(db, await temporal.client(), *started.interrupted)
-    hub = request.app.state.event_hub
     headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
-    return ui_stream_response(
-        stream_turn(request.app.state.engine, hub, started.turn_id, 0, settings.stream_keepalive_s), headers
-    )
+    return ui_stream_response(turn_frames(request, started.turn_id, 0), headers)
 
 
 async def _continue_after_answers(
-    body: ChatTurnRequest, request: Request, db: DB, caller: CurrentCaller, settings: Settings, temporal: Temporal
+    body: ChatTurnRequest, request: Request, db: DB, caller: CurrentCaller, temporal: Temporal
 ) -> StreamingResponse:
     """The AI SDK way of answering: the client set the question's tool output (addToolOutput) and re-posted with
     messageId = the answer's id. The same turn goes on, streamed into the same message."""
@@ -125,9 +122,7 @@ async def _continue_after_answers(
     seq = await save_answer(db, turn, call_id, output)
     await wake_turn(await temporal.client(), turn, call_id)
     start = {"type": "start", "messageId": turn.assistant_message_id}
-    frames = stream_turn(
-        request.app.state.engine, request.app.state.event_hub, turn.id, seq, settings.stream_keepalive_s
-    )
+    frames = turn_frames(request, turn.id, seq)
     return ui_stream_response(_prefixed(f"data: {json.dumps(start)}\n\n", frames), {"X-Turn-Id": str(turn.id)})
 
 
@@ -150,7 +145,6 @@ async def resume_chat_stream(
     request: Request,
     db: DB,
     caller: CurrentCaller,
-    settings: AppSettings,
 ) -> Response:
     chat = await db.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == caller.account_id))
     if chat is None:
@@ -159,8 +153,6 @@ async def resume_chat_stream(
         return Response(status_code=204)
     headers = {"X-Turn-Id": str(chat.active_turn_id)}
     return ui_stream_response(
-        stream_turn(
-            request.app.state.engine, request.app.state.event_hub, chat.active_turn_id, 0, settings.stream_keepalive_s
-        ),
+        turn_frames(request, chat.active_turn_id, 0),
         headers,
     )

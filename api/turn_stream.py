@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -105,6 +106,12 @@ async def _frames(
                 await asyncio.wait_for(wake.wait(), timeout=keepalive_s)
             except TimeoutError:
                 yield ": keep-alive\n\n"
+
+
+def turn_frames(request: Request, turn_id: uuid.UUID, after: int) -> AsyncIterator[str]:
+    """The turn's SSE frames after `after`, from this API process's stream engine and LISTEN hub."""
+    state = request.app.state
+    return stream_turn(state.stream_engine, state.event_hub, turn_id, after, state.settings.stream_keepalive_s)
 
 
 def ui_stream_response(body: AsyncIterator[str], headers: dict[str, str] | None = None) -> StreamingResponse:

@@ -11,11 +11,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from api.chat_workflow import STREAM_RESPONSE
-from api.dependencies import DB, AppSettings, CurrentCaller
+from api.dependencies import DB, CurrentCaller
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import answered_but_waiting, pending_question, save_answer, wake_turn
 from api.temporal import Temporal
-from api.turn_stream import stream_turn, ui_stream_response
+from api.turn_stream import turn_frames, ui_stream_response
 from models.chat_turn_schemas import AnswerAccepted, QuestionAnswer, TurnOut, TurnUsage
 from models.enums import TurnStatus
 from models.tables import Turn, TurnEvent, UsageEvent
@@ -87,7 +87,6 @@ async def stream_turn_from(
     request: Request,
     db: DB,
     caller: CurrentCaller,
-    settings: AppSettings,
     starting_after: Annotated[int | None, Query(ge=0, description="Send events with seq above this")] = None,
     last_event_id: Annotated[int | None, Header(ge=0, description="The SSE id of the last event received")] = None,
 ) -> StreamingResponse:
@@ -99,7 +98,7 @@ async def stream_turn_from(
             410, "stream-expired", "this turn's stream log was pruned; read the message instead", field="turn_id"
         )
     return ui_stream_response(
-        stream_turn(request.app.state.engine, request.app.state.event_hub, turn.id, after, settings.stream_keepalive_s),
+        turn_frames(request, turn.id, after),
         {"X-Turn-Id": str(turn.id)},
     )
 

@@ -36,11 +36,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Latency figures against DESIGN §6 (about 70 s on the 2-core box); pass options as ARGS="--turns 50".
+# Latency figures against the goals in bench/README.md (about 70 s on the 2-core box); pass options as ARGS="--turns 50".
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.turn_latency $(ARGS)
 
-# Stop latency and crash resume time against DESIGN §6 (about 2 min); pass options as ARGS="--stops 50 --crashes 20".
+# Stop latency and crash resume time against bench/README.md's goals (about 2 min); pass options as ARGS="--stops 50 --crashes 20".
 bench-stop: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.stop_and_crash $(ARGS)
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.ui_message import assemble, closing_chunks, unfinished_tool_chunks
+from turnlog import chunks
+from turnlog.assembly import assemble, closing_chunks, unfinished_tool_chunks
 
 PARTIAL_OPEN, PARTIAL_CLOSE = "<partial_reply>", "</partial_reply>"
 CONTINUE_INSTRUCTION = (
@@ -51,14 +52,14 @@ def plan_resume(earlier_attempts: list[dict[str, Any]], attempt: int) -> Resume 
     if not has_tools and not has_reasoning:
         open_text = [part_id for kind, part_id in message.open_parts if kind == "text"]
         return Resume(partial_text=text, open_text_id=open_text[-1] if open_text else None)
-    notice = {
-        "type": "data-notice",
-        "id": f"restart-{attempt}",
-        "data": {
+    notice = chunks.data(
+        "notice",
+        {
             "kind": "step-restarted",
             "message": "A worker failed while this step was calling a tool; the step was started again.",
         },
-    }
+        f"restart-{attempt}",
+    )
     reason = "interrupted by a worker failure; the step was started again"
     return Resume(restart_chunks=[*closing_chunks(message), *unfinished_tool_chunks(message, reason), notice])
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from models.names import PRUNE_TURN_EVENTS
 from models.retention import PruneTurnEventsInput, PruneTurnEventsResult
 
 _PRUNE_BATCH = text(
@@ -29,7 +30,7 @@ class EventRetentionActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="turnflow.prune_turn_events")
+    @activity.defn(name=PRUNE_TURN_EVENTS)
     async def prune_turn_events(self, params: PruneTurnEventsInput) -> PruneTurnEventsResult:
         """Deletes in batches so a large backlog never holds one long lock."""
         retention = timedelta(hours=params.retention_hours)

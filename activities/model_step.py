@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import anthropic
 from sqlalchemy import select, text
@@ -17,7 +16,6 @@ from temporalio import activity
 
 from activities.continuation import Resume, continuation_messages, plan_resume
 from activities.conversation import to_model_messages
-from activities.event_log import EventWriter
 from activities.heartbeats import heartbeating
 from activities.model.errors import to_application_error
 from activities.model.events import ModelProvider, ModelRequest
@@ -25,12 +23,16 @@ from activities.step_chunks import StepChunks
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.registry import tool_specs
 from activities.turn_context import TurnContext, load_step_start, load_turn
-from models.enums import StepOutcome
+from models.enums import Outcome
+from models.names import STREAM_MODEL_STEP
 from models.pricing import cost_usd, price_for
 from models.settings import Settings
-from models.stream_log import append_chunks
 from models.tables import ToolCall, TurnStep, UsageEvent
-from models.turns import STREAM_MODEL_STEP, ModelStepInput, ModelStepResult, ToolCallRef
+from models.turns import ModelStepInput, ModelStepResult, ToolCallRef
+from turnlog import chunks
+from turnlog.append import append_chunks
+from turnlog.chunks import Chunk
+from turnlog.writer import EventWriter
 
 _log = logging.getLogger("turnflow.model_step")
 PROGRESS_EVERY_S = 0.3
@@ -51,8 +53,8 @@ async def _record_step(
     turn: TurnContext,
     params: ModelStepInput,
     attempt: int,
-    chunks: StepChunks,
-    outcome: StepOutcome,
+    streamed: StepChunks,
+    outcome: Outcome,
     error: str | None,
 ) -> None:
     now = time.time()
@@ -67,23 +69,23 @@ async def _record_step(
             attempt=attempt,
             model=params.model,
             outcome=outcome.value,
-            finish_reason=chunks.stop_reason if outcome == StepOutcome.COMPLETED else None,
-            tool_count=len(chunks.tool_calls),
-            duration_ms=round((now - chunks.started_at) * 1000, 3),
-            ttft_ms=round((chunks.first_text_at - chunks.started_at) * 1000, 3) if chunks.first_text_at else None,
+            finish_reason=streamed.stop_reason if outcome == Outcome.COMPLETED else None,
+            tool_count=len(streamed.tool_calls),
+            duration_ms=round((now - streamed.started_at) * 1000, 3),
+            ttft_ms=round((streamed.first_text_at - streamed.started_at) * 1000, 3) if streamed.first_text_at else None,
             error=error,
-            started_at=datetime.fromtimestamp(chunks.started_at, UTC),
+            started_at=datetime.fromtimestamp(streamed.started_at, UTC),
         )
         .on_conflict_do_nothing()
     )
 
 
-def _opening_chunks(resume: Resume | None) -> list[dict[str, Any]]:
+def _opening_chunks(resume: Resume | None) -> list[Chunk]:
     """A fresh step opens a step part; a continued one goes on inside the step its first attempt opened."""
     if resume is None:
-        return [{"type": "start-step"}]
+        return [chunks.start_step()]
     if resume.restart_chunks:
-        return [*resume.restart_chunks, {"type": "start-step"}]
+        return [*resume.restart_chunks, chunks.start_step()]
     return []
 
 
@@ -125,7 +127,7 @@ class ModelStepActivities:
             tools=list(tool_specs(subagent=turn.parent_turn_id is not None)),
             max_tokens=self._settings.max_output_tokens,
         )
-        chunks = StepChunks(params.step, info.attempt, resume)
+        streamed = StepChunks(params.step, info.attempt, resume)
         try:
             if turn.stop_requested:  # a stop came before this step began: do not start the model at all
                 raise TurnStopped(params.turn_id)
@@ -133,27 +135,27 @@ class ModelStepActivities:
                 for chunk in _opening_chunks(resume):
                     log.emit(chunk)
                 try:
-                    await self._stream(request, chunks, log, turn, params.step)
+                    await self._stream(request, streamed, log, turn, params.step)
                 except BaseException:
-                    for chunk in chunks.open_parts():  # cut short mid-part: close it for the client
+                    for chunk in streamed.open_parts():  # cut short mid-part: close it for the client
                         log.emit(chunk)
                     raise
         except TurnStopped:
-            await self._record_cut_short(turn, params, info.attempt, chunks, StepOutcome.STOPPED, None)
+            await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.STOPPED, None)
             raise stopped_error(params.turn_id) from None
         except anthropic.AnthropicError as exc:
             error = to_application_error(exc)
-            await self._record_cut_short(turn, params, info.attempt, chunks, StepOutcome.FAILED, error.message)
+            await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.FAILED, error.message)
             raise error from exc
         # One transaction: a log that shows the step finished always has its tool calls and usage saved.
         async with self._engine.begin() as conn:
-            await self._record_tool_calls(conn, turn, params, chunks)
-            await self._record_usage(conn, turn, params, info.attempt, chunks)
-            await _record_step(conn, turn, params, info.attempt, chunks, StepOutcome.COMPLETED, None)
-            await append_chunks(conn, params.turn_id, [{"type": "finish-step"}])
+            await self._record_tool_calls(conn, turn, params, streamed)
+            await self._record_usage(conn, turn, params, info.attempt, streamed)
+            await _record_step(conn, turn, params, info.attempt, streamed, Outcome.COMPLETED, None)
+            await append_chunks(conn, params.turn_id, [chunks.finish_step()])
         return ModelStepResult(
-            stop_reason=chunks.stop_reason,
-            tool_calls=[ToolCallRef(c.tool_call_id, c.tool_name) for c in chunks.tool_calls],
+            stop_reason=streamed.stop_reason,
+            tool_calls=[ToolCallRef(c.tool_call_id, c.tool_name) for c in streamed.tool_calls],
         )
 
     async def _saved_result(self, conn: AsyncConnection, turn: TurnContext, step: int) -> ModelStepResult:
@@ -168,7 +170,7 @@ class ModelStepActivities:
         return ModelStepResult(stop_reason="tool_use" if calls else "end_turn", tool_calls=calls)
 
     async def _stream(
-        self, request: ModelRequest, chunks: StepChunks, log: EventWriter, turn: TurnContext, step: int
+        self, request: ModelRequest, streamed: StepChunks, log: EventWriter, turn: TurnContext, step: int
     ) -> None:
         last_progress = time.monotonic()
         events = self._provider_for(request.model).stream(request)
@@ -176,23 +178,21 @@ class ModelStepActivities:
             await stack.enter_async_context(heartbeating())
             await stack.enter_async_context(contextlib.aclosing(events))
             parent = None
-            if turn.parent_turn_id is not None:
+            if turn.parent_turn_id is not None and turn.agent_call_id is not None:
                 parent = await stack.enter_async_context(EventWriter(self._engine, str(turn.parent_turn_id)))
             async for event in events:
-                for chunk in chunks.on(event):
+                for chunk in streamed.on(event):
                     log.emit(chunk)
                 now = time.monotonic()
-                if parent is not None and now - last_progress >= PROGRESS_EVERY_S and chunks.text:
+                if (
+                    parent is not None
+                    and turn.agent_call_id
+                    and now - last_progress >= PROGRESS_EVERY_S
+                    and streamed.text
+                ):
                     # The parent's stream shows the sub-agent at work, as the task's preliminary output.
-                    progress = {"status": "working", "step": step, "text": chunks.text[-PROGRESS_TAIL_CHARS:]}
-                    parent.emit(
-                        {
-                            "type": "tool-output-available",
-                            "toolCallId": turn.agent_call_id,
-                            "output": progress,
-                            "preliminary": True,
-                        }
-                    )
+                    progress = {"status": "working", "step": step, "text": streamed.text[-PROGRESS_TAIL_CHARS:]}
+                    parent.emit(chunks.tool_output(turn.agent_call_id, progress, preliminary=True))
                     last_progress = now
 
     async def _record_cut_short(
@@ -200,20 +200,20 @@ class ModelStepActivities:
         turn: TurnContext,
         params: ModelStepInput,
         attempt: int,
-        chunks: StepChunks,
-        outcome: StepOutcome,
+        streamed: StepChunks,
+        outcome: Outcome,
         error: str | None,
     ) -> None:
         """A call cut short still cost what the provider reported so far, and still counts in telemetry."""
         async with self._engine.begin() as conn:
-            await self._record_usage(conn, turn, params, attempt, chunks)
-            await _record_step(conn, turn, params, attempt, chunks, outcome, error)
+            await self._record_usage(conn, turn, params, attempt, streamed)
+            await _record_step(conn, turn, params, attempt, streamed, outcome, error)
 
     async def _record_tool_calls(
-        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, chunks: StepChunks
+        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, streamed: StepChunks
     ) -> None:
         """Inserted once: a retried step that produced the same calls adds nothing."""
-        if chunks.tool_calls:
+        if streamed.tool_calls:
             rows = [
                 {
                     "turn_id": turn.turn_id,
@@ -223,15 +223,15 @@ class ModelStepActivities:
                     "input": c.input,
                     "error_text": c.input_error,
                 }
-                for c in chunks.tool_calls
+                for c in streamed.tool_calls
             ]
             await conn.execute(insert(ToolCall).values(rows).on_conflict_do_nothing())
 
     async def _record_usage(
-        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, attempt: int, chunks: StepChunks
+        self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, attempt: int, streamed: StepChunks
     ) -> None:
         """One row per call attempt (the dedupe key holds the attempt), so a retried write lands once."""
-        usage = chunks.usage
+        usage = streamed.usage
         if not (usage.input_tokens or usage.output_tokens or usage.cache_write_tokens or usage.cache_read_tokens):
             return  # refused before it began: nothing was billed
         turn_id, agent_type, agent_call_id = turn.accounting
@@ -263,5 +263,5 @@ class ModelStepActivities:
             .on_conflict_do_nothing(index_elements=[UsageEvent.dedupe_key])
         )
         await conn.execute(
-            _STEP_DONE, {"turn_id": turn.turn_id, "step": params.step, "first_text_at": chunks.first_text_at}
+            _STEP_DONE, {"turn_id": turn.turn_id, "step": params.step, "first_text_at": streamed.first_text_at}
         )

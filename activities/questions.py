@@ -11,9 +11,11 @@ from temporalio import activity
 
 from activities.tools.questions import QuestionInput, parse_question
 from models.enums import ToolCallStatus
+from models.names import CLOSE_QUESTION, OPEN_QUESTION
 from models.settings import Settings
-from models.stream_log import append_chunks
-from models.turns import CLOSE_QUESTION, OPEN_QUESTION, QuestionOpened, ToolCallInput, ToolCallResult
+from models.turns import QuestionOpened, ToolCallInput, ToolCallResult
+from turnlog import chunks
+from turnlog.append import append_chunks
 
 _LOCK = text(
     "SELECT status, input, error_text FROM tool_calls WHERE turn_id = :turn_id AND tool_call_id = :call FOR UPDATE"
@@ -69,6 +71,4 @@ class QuestionActivities:
 async def _fail(conn: AsyncConnection, params: ToolCallInput, error: str) -> None:
     keys = {"turn_id": params.turn_id, "call": params.tool_call_id}
     await conn.execute(_SET_CALL, keys | {"status": ToolCallStatus.FAILED.value, "error": error})
-    await append_chunks(
-        conn, params.turn_id, [{"type": "tool-output-error", "toolCallId": params.tool_call_id, "errorText": error}]
-    )
+    await append_chunks(conn, params.turn_id, [chunks.tool_output_error(params.tool_call_id, error)])

@@ -14,13 +14,8 @@ from temporalio import activity
 from activities.sandbox.base import SandboxProvider
 from activities.sandbox.snapshots import restore_workspace, snapshot_workspace
 from models.enums import SandboxState
-from models.sandboxes import (
-    HIBERNATE_SANDBOX,
-    PROVISION_SANDBOX,
-    TEARDOWN_SANDBOX,
-    SandboxRef,
-    SandboxStateResult,
-)
+from models.names import HIBERNATE_SANDBOX, PROVISION_SANDBOX, TEARDOWN_SANDBOX
+from models.sandboxes import SandboxRef, SandboxStateResult
 from models.settings import Settings
 
 _log = logging.getLogger("turnflow.sandbox_lifecycle")

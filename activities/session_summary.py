@@ -25,11 +25,10 @@ from activities.model.errors import to_application_error
 from activities.model.events import BlockDelta, BlockStart, ModelProvider, ModelRequest, Usage
 from activities.model.scripted import SCRIPTED_MODEL
 from models.enums import AgentType
+from models.names import DRAFT_HANDOFF, SUMMARIZE_SESSION
 from models.pricing import cost_usd
 from models.session_summary import (
-    DRAFT_HANDOFF,
     NOTICE_MAX_CHARS,
-    SUMMARIZE_SESSION,
     TITLE_MAX_CHARS,
     DraftNotice,
     HandoffDraftInput,

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from temporalio import activity
 
 from models.digest import (
-    POST_SPEND_DIGEST,
     AccountSpend,
     AgentTypeSpend,
     DigestWindow,
@@ -22,6 +21,7 @@ from models.digest import (
     SpendDigestResult,
     SpendTotals,
 )
+from models.names import POST_SPEND_DIGEST
 from models.settings import Settings
 
 TOP_ACCOUNTS = 5

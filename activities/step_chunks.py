@@ -9,6 +9,8 @@ from typing import Any
 
 from activities.continuation import OverlapTrimmer, Resume
 from activities.model.events import BlockDelta, BlockStart, BlockStop, ModelEvent, StepStop, Usage
+from turnlog import chunks
+from turnlog.chunks import Chunk, StreamedPart
 
 
 @dataclass
@@ -26,6 +28,11 @@ class _Block:
     tool_call_id: str | None = None
     tool_name: str | None = None
     buffer: list[str] = field(default_factory=list)
+
+    @property
+    def streamed_part(self) -> StreamedPart:
+        """The UI part a text or thinking block streams into."""
+        return "text" if self.kind == "text" else "reasoning"
 
 
 class StepChunks:
@@ -46,7 +53,7 @@ class StepChunks:
         self.first_text_at: float | None = None
         self.text = ""  # the step's text so far
 
-    def on(self, event: ModelEvent) -> list[dict[str, Any]]:
+    def on(self, event: ModelEvent) -> list[Chunk]:
         if isinstance(event, BlockStart):
             return self._start(event)
         if isinstance(event, BlockDelta):
@@ -59,44 +66,44 @@ class StepChunks:
             self.stop_reason = event.reason
         return []
 
-    def _start(self, event: BlockStart) -> list[dict[str, Any]]:
+    def _start(self, event: BlockStart) -> list[Chunk]:
         block = _Block(event.kind, f"{self._prefix}b{event.index}", event.tool_call_id, event.tool_name)
         self._blocks[event.index] = block
         if event.kind == "tool_use":
-            return [{"type": "tool-input-start", "toolCallId": event.tool_call_id, "toolName": event.tool_name}]
+            assert event.tool_call_id is not None and event.tool_name is not None
+            return [chunks.tool_input_start(event.tool_call_id, event.tool_name)]
         if event.kind == "text" and self._trimmer is not None and self._trimmed_index is None:
             self._trimmed_index = event.index  # the continuation of the cut-off text
             if self._continue_id is not None:
                 block.part_id = self._continue_id
                 return []
-        return [{"type": "text-start" if event.kind == "text" else "reasoning-start", "id": block.part_id}]
+        return [chunks.part_start(block.streamed_part, block.part_id)]
 
-    def _delta(self, event: BlockDelta) -> list[dict[str, Any]]:
+    def _delta(self, event: BlockDelta) -> list[Chunk]:
         block = self._blocks[event.index]
         if block.kind == "tool_use":
             block.buffer.append(event.text)
-            return [{"type": "tool-input-delta", "toolCallId": block.tool_call_id, "inputTextDelta": event.text}]
+            assert block.tool_call_id is not None
+            return [chunks.tool_input_delta(block.tool_call_id, event.text)]
         text = event.text
         if self._trimmer is not None and event.index == self._trimmed_index:
             text = self._trimmer.feed(text)
         return self._text_delta(block, text)
 
-    def _text_delta(self, block: _Block, text: str) -> list[dict[str, Any]]:
+    def _text_delta(self, block: _Block, text: str) -> list[Chunk]:
         if not text:
             return []
         if block.kind == "text":
             self.text += text
             if self.first_text_at is None:
                 self.first_text_at = time.time()
-        kind = "text-delta" if block.kind == "text" else "reasoning-delta"
-        return [{"type": kind, "id": block.part_id, "delta": text}]
+        return [chunks.part_delta(block.streamed_part, block.part_id, text)]
 
-    def _stop(self, event: BlockStop) -> list[dict[str, Any]]:
+    def _stop(self, event: BlockStop) -> list[Chunk]:
         block = self._blocks.pop(event.index)
         if block.kind != "tool_use":
             held = self._trimmer.finish() if self._trimmer is not None and event.index == self._trimmed_index else ""
-            end = {"type": "text-end" if block.kind == "text" else "reasoning-end", "id": block.part_id}
-            return [*self._text_delta(block, held), end]
+            return [*self._text_delta(block, held), chunks.part_end(block.streamed_part, block.part_id)]
         assert block.tool_call_id is not None and block.tool_name is not None
         raw = "".join(block.buffer)
         call = PendingToolCall(block.tool_call_id, block.tool_name, {})
@@ -109,19 +116,8 @@ class StepChunks:
         except json.JSONDecodeError as exc:
             call.input_error = f"the tool input is not valid JSON: {exc}"
         self.tool_calls.append(call)
-        return [
-            {
-                "type": "tool-input-available",
-                "toolCallId": call.tool_call_id,
-                "toolName": call.tool_name,
-                "input": call.input,
-            }
-        ]
+        return [chunks.tool_input_available(call.tool_call_id, call.tool_name, call.input)]
 
-    def open_parts(self) -> list[dict[str, Any]]:
+    def open_parts(self) -> list[Chunk]:
         """Closing chunks for text still open when the call ended early, so no part dangles."""
-        return [
-            {"type": "text-end" if b.kind == "text" else "reasoning-end", "id": b.part_id}
-            for b in self._blocks.values()
-            if b.kind != "tool_use"
-        ]
+        return [chunks.part_end(b.streamed_part, b.part_id) for b in self._blocks.values() if b.kind != "tool_use"]

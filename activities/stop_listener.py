@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import AsyncIterator
 
 from temporalio.exceptions import ApplicationError
 
-from models.pg_listen import PgListener
-from models.stream_log import TURN_CONTROL_CHANNEL, TURN_STOPPED_ERROR
+from models.names import TURN_CONTROL_CHANNEL, TURN_STOPPED_ERROR
+from turnlog.listen import PgListener, Subscribers
 
 
 class TurnStopped(Exception):
@@ -28,7 +27,7 @@ def stopped_error(turn_id: str) -> ApplicationError:
 
 class StopListener:
     def __init__(self, dsn: str) -> None:
-        self._tasks: dict[str, set[asyncio.Task[object]]] = defaultdict(set)
+        self._tasks: Subscribers[asyncio.Task[object]] = Subscribers()
         self._stopped: set[asyncio.Task[object]] = set()
         # Stops sent while disconnected are lost; Temporal's cancellation still arrives by heartbeat.
         self._listener = PgListener(dsn, TURN_CONTROL_CHANNEL, self._on_notify, lambda: None)
@@ -45,8 +44,7 @@ class StopListener:
         the current task and raises TurnStopped."""
         task = asyncio.current_task()
         assert task is not None
-        for turn_id in turn_ids:
-            self._tasks[turn_id].add(task)
+        self._tasks.add(turn_ids, task)
         try:
             yield
         except asyncio.CancelledError:
@@ -56,15 +54,10 @@ class StopListener:
             raise
         finally:
             self._stopped.discard(task)
-            for turn_id in turn_ids:
-                tasks = self._tasks.get(turn_id)
-                if tasks is not None:
-                    tasks.discard(task)
-                    if not tasks:
-                        del self._tasks[turn_id]
+            self._tasks.remove(turn_ids, task)
 
     def _on_notify(self, turn_id: str) -> None:
-        for task in self._tasks.get(turn_id, ()):
+        for task in self._tasks.of(turn_id):
             if task not in self._stopped:
                 self._stopped.add(task)
                 task.cancel(f"turn {turn_id} stopped")

@@ -8,18 +8,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from activities.turn_context import load_turn, load_turn_chunks
-from models.enums import ToolCallStatus
-from models.stream_log import append_chunks
-from models.turns import (
-    FINISH_SUBAGENT,
-    START_SUBAGENT,
-    FinishSubAgentInput,
-    SubAgentInput,
-    SubAgentStarted,
-    ToolCallResult,
-)
-from models.ui_message import assemble
+from activities.turn_context import load_turn
+from models.enums import Outcome, ToolCallStatus
+from models.names import FINISH_SUBAGENT, START_SUBAGENT
+from models.turns import FinishSubAgentInput, SubAgentInput, SubAgentStarted, ToolCallResult
+from turnlog import chunks
+from turnlog.append import append_chunks
+from turnlog.assembly import assemble
+from turnlog.reader import load_chunks
 
 _OPEN = text(
     """
@@ -76,24 +72,19 @@ class SubAgentActivities:
             call = (await conn.execute(_CALL, keys)).one()
             if call.status in (ToolCallStatus.COMPLETED, ToolCallStatus.FAILED):
                 return ToolCallResult(ok=call.status == ToolCallStatus.COMPLETED)
-            parts = assemble(await load_turn_chunks(conn, turn.turn_id)).parts
+            parts = assemble(await load_chunks(conn, turn.turn_id)).parts
             steps = [i for i, p in enumerate(parts) if p["type"] == "step-start"]
             answer = "".join(p["text"] for p in parts[steps[-1] if steps else 0 :] if p["type"] == "text")
             error = None
-            if params.outcome == "stopped":
+            if params.outcome == Outcome.STOPPED:
                 error = "stopped before it finished"
-            elif params.outcome == "failed":
+            elif params.outcome == Outcome.FAILED:
                 error = f"the sub-agent failed: {params.error}"
             output = {
                 "answer": answer,
                 "steps": params.steps,
                 "description": call.input.get("description"),
             }
-            chunk = (
-                {"type": "tool-output-error", "toolCallId": turn.agent_call_id, "errorText": error}
-                if error
-                else {"type": "tool-output-available", "toolCallId": turn.agent_call_id, "output": output}
-            )
             await conn.execute(
                 _SAVE_CALL,
                 keys
@@ -103,12 +94,13 @@ class SubAgentActivities:
                     "error": error,
                 },
             )
-            await append_chunks(conn, turn.parent_turn_id, [chunk])
+            assert turn.agent_call_id is not None  # a sub-agent's turn always works for a `task` call
+            await append_chunks(conn, turn.parent_turn_id, [chunks.tool_result(turn.agent_call_id, output, error)])
             await conn.execute(
                 _CLOSE_TURN,
                 {
                     "turn_id": turn.turn_id,
-                    "status": params.outcome,
+                    "status": params.outcome.value,
                     "steps": params.steps,
                     "error": json.dumps({"message": params.error}) if params.error else None,
                 },

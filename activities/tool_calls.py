@@ -13,17 +13,19 @@ from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from activities.event_log import EventWriter
 from activities.heartbeats import heartbeating
 from activities.sandbox.base import Limits, Sandbox, SandboxProvider
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
 from models.enums import SandboxState, ToolCallStatus
+from models.names import RUN_TOOL_CALL
 from models.settings import Settings
-from models.stream_log import append_chunks
 from models.tables import Session
-from models.turns import RUN_TOOL_CALL, ToolCallInput, ToolCallResult
+from models.turns import ToolCallInput, ToolCallResult
+from turnlog import chunks
+from turnlog.append import append_chunks
+from turnlog.writer import EventWriter
 
 _log = logging.getLogger("turnflow.tool_calls")
 MAX_OUTPUT_CHARS = 100_000
@@ -95,11 +97,6 @@ class ToolCallActivities:
 
     async def _save(self, params: ToolCallInput, output: dict[str, Any] | None, error: str | None) -> None:
         keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
-        chunk: dict[str, Any] = (
-            {"type": "tool-output-error", "toolCallId": params.tool_call_id, "errorText": error}
-            if error is not None
-            else {"type": "tool-output-available", "toolCallId": params.tool_call_id, "output": output}
-        )
         async with self._engine.begin() as conn:
             await conn.execute(
                 _SAVE,
@@ -110,7 +107,7 @@ class ToolCallActivities:
                     "error_text": error,
                 },
             )
-            await append_chunks(conn, params.turn_id, [chunk])
+            await append_chunks(conn, params.turn_id, [chunks.tool_result(params.tool_call_id, output, error)])
 
     async def _run(self, params: ToolCallInput, claimed: Any) -> tuple[dict[str, Any] | None, str | None]:
         """The tool's output, or the error text the model and the client will see."""
@@ -128,12 +125,7 @@ class ToolCallActivities:
                     turn_id=params.turn_id,
                     tool_call_id=params.tool_call_id,
                     progress=lambda so_far: progress.emit(
-                        {
-                            "type": "tool-output-available",
-                            "toolCallId": params.tool_call_id,
-                            "output": so_far,
-                            "preliminary": True,
-                        }
+                        chunks.tool_output(params.tool_call_id, so_far, preliminary=True)
                     ),
                     emit=progress.emit,
                     save_triage=lambda changes: self._save_triage(str(claimed.session_id), changes),

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.conversation import StoredMessage
 from models.enums import AgentType
-from models.ui_message import assemble
+from turnlog.assembly import assemble
+from turnlog.reader import load_chunks
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,6 @@ _HISTORY = text(
     """
 )
 
-_EVENTS = text("SELECT payload FROM turn_events WHERE turn_id = :turn_id ORDER BY seq")
-
 
 async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
     row = (await conn.execute(_CONTEXT, {"turn_id": turn_id})).one_or_none()
@@ -80,10 +79,6 @@ async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
         agent_call_id=row.agent_call_id,
         stop_requested=bool(row.stop),
     )
-
-
-async def load_turn_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str) -> list[dict[str, Any]]:
-    return [row.payload for row in await conn.execute(_EVENTS, {"turn_id": str(turn_id)})]
 
 
 def chunks_before_step(chunks: list[dict[str, Any]], step: int) -> list[dict[str, Any]]:
@@ -115,7 +110,7 @@ async def load_step_start(conn: AsyncConnection, turn: TurnContext, step: int) -
     else:
         rows = await conn.execute(_HISTORY, {"chat_id": turn.chat_id, "before": turn.assistant_seq})
         history = [StoredMessage(role=row.role, parts=row.parts) for row in rows]
-    chunks = await load_turn_chunks(conn, turn.turn_id)
+    chunks = await load_chunks(conn, turn.turn_id)
     before = chunks_before_step(chunks, step)
     so_far = assemble(before)
     if so_far.parts:

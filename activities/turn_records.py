@@ -10,37 +10,33 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from activities.turn_context import load_turn_chunks
-from models.enums import MessageStatus, TurnStatus
-from models.sandboxes import (
-    SANDBOX_LIFECYCLE_WORKFLOW,
-    TURN_FINISHED_SIGNAL,
-    TURN_STARTED_SIGNAL,
-    SandboxLifecycleInput,
-    sandbox_workflow_id,
-)
-from models.session_summary import SESSION_SUMMARY_WORKFLOW, SessionSummaryInput, session_summary_workflow_id
-from models.settings import Settings
-from models.stream_log import append_chunks
-from models.turns import (
+from models.enums import FINAL_TURN_STATUSES, MessageStatus, Outcome
+from models.names import (
     BEGIN_TURN,
     CLAIM_QUEUED_SLOT,
     FINISH_TURN,
-    FinishTurnInput,
-    FinishTurnResult,
-    TurnRef,
-    turn_workflow_id,
+    SANDBOX_LIFECYCLE_WORKFLOW,
+    SESSION_SUMMARY_WORKFLOW,
+    TURN_FINISHED_SIGNAL,
+    TURN_STARTED_SIGNAL,
 )
-from models.ui_message import assemble, closing_chunks, unfinished_tool_chunks
+from models.sandboxes import SandboxLifecycleInput, sandbox_workflow_id
+from models.session_summary import SessionSummaryInput, session_summary_workflow_id
+from models.settings import Settings
+from models.turns import FinishTurnInput, FinishTurnResult, TurnRef, turn_workflow_id
+from turnlog import chunks
+from turnlog.append import append_chunks
+from turnlog.assembly import assemble, closing_chunks, unfinished_tool_chunks
+from turnlog.control import signal_sandbox
+from turnlog.reader import load_chunks
 
 _log = logging.getLogger("turnflow.turn_records")
-FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.STOPPED, TurnStatus.FAILED)
 _MESSAGE_STATUS = {
-    "completed": MessageStatus.COMPLETE,
-    "stopped": MessageStatus.STOPPED,
-    "failed": MessageStatus.FAILED,
+    Outcome.COMPLETED: MessageStatus.COMPLETE,
+    Outcome.STOPPED: MessageStatus.STOPPED,
+    Outcome.FAILED: MessageStatus.FAILED,
 }
 
 _BEGIN = text(
@@ -64,7 +60,10 @@ _LOCK_TURN = text(
     WHERE id = :turn_id FOR UPDATE
     """
 )
-_UNFINISHED_TOOL = {"stopped": "stopped before it finished", "failed": "the turn failed before this tool finished"}
+_UNFINISHED_TOOL = {
+    Outcome.STOPPED: "stopped before it finished",
+    Outcome.FAILED: "the turn failed before this tool finished",
+}
 _SAVE_MESSAGE = text(
     """
     UPDATE chat_messages SET parts = CAST(:parts AS jsonb), metadata = CAST(:metadata AS jsonb), status = :status,
@@ -158,9 +157,9 @@ class TurnRecordActivities:
         """
         async with self._engine.begin() as conn:
             turn = (await conn.execute(_LOCK_TURN, {"turn_id": params.turn_id})).one()
-            if turn.status in FINAL_STATUSES:
+            if turn.status in FINAL_TURN_STATUSES:
                 number = (await conn.execute(_QUEUED_OWNER, {"chat_id": turn.chat_id})).scalar_one_or_none()
-                await _tell_sandbox(str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
+                await signal_sandbox(activity.client(), str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
                 return FinishTurnResult(turn_workflow_id(turn.chat_id, number) if number is not None else None)
             await self._persist_message(conn, turn, params)
             needs_summary = (
@@ -174,35 +173,35 @@ class TurnRecordActivities:
                 _CLOSE_TURN,
                 {
                     "turn_id": turn.id,
-                    "status": params.outcome,
+                    "status": params.outcome.value,
                     "finish_reason": params.finish_reason,
                     "error": json.dumps({"message": params.error}) if params.error else None,
                     "steps": params.steps,
                 },
             )
             released = (await conn.execute(_RELEASE_SLOT, {"chat_id": turn.chat_id, "turn_id": turn.id})).first()
-        await _tell_sandbox(str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
-        if params.outcome == "completed" and needs_summary:
+        await signal_sandbox(activity.client(), str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
+        if params.outcome == Outcome.COMPLETED and needs_summary:
             await _start_summary(str(turn.session_id))
         next_number = released.next_number if released is not None else None
         return FinishTurnResult(turn_workflow_id(turn.chat_id, next_number) if next_number is not None else None)
 
     async def _persist_message(self, conn: AsyncConnection, turn: Any, params: FinishTurnInput) -> None:
-        chunks = await load_turn_chunks(conn, turn.id)
-        so_far = assemble(chunks)
+        logged = await load_chunks(conn, turn.id)
+        so_far = assemble(logged)
         ending = closing_chunks(so_far)
         if params.outcome in _UNFINISHED_TOOL:
             ending += unfinished_tool_chunks(so_far, _UNFINISHED_TOOL[params.outcome])
-        if params.outcome == "completed":
-            ending.append({"type": "finish"})
-        elif params.outcome == "stopped":
-            ending.append({"type": "abort"})
+        if params.outcome == Outcome.COMPLETED:
+            ending.append(chunks.finish())
+        elif params.outcome == Outcome.STOPPED:
+            ending.append(chunks.abort())
         else:
-            ending.append({"type": "error", "errorText": params.error or "the turn failed"})
+            ending.append(chunks.error(params.error or "the turn failed"))
         await append_chunks(conn, turn.id, ending)
-        message = assemble(chunks + ending)
+        message = assemble(logged + ending)
         parts = message.parts
-        if params.outcome == "stopped" and not _has_content(parts) and turn.client_snapshot:
+        if params.outcome == Outcome.STOPPED and not _has_content(parts) and turn.client_snapshot:
             parts = turn.client_snapshot  # the server streamed nothing; keep what the client had
         await conn.execute(
             _SAVE_MESSAGE,
@@ -214,15 +213,6 @@ class TurnRecordActivities:
                 "status": _MESSAGE_STATUS[params.outcome],
             },
         )
-
-
-async def _tell_sandbox(session_id: str, signal: str, *args: str) -> None:
-    """Signals the session's sandbox lifecycle, if the session has one."""
-    try:
-        await activity.client().get_workflow_handle(sandbox_workflow_id(session_id)).signal(signal, *args)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
 
 
 async def _start_summary(session_id: str) -> None:

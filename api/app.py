@@ -10,11 +10,11 @@ from fastapi import FastAPI
 
 from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
 from api.body_limit import BodyLimitMiddleware
-from api.event_hub import EventHub
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
 from models.database import asyncpg_dsn, create_engine, session_factory
 from models.settings import Settings, get_settings
+from turnlog.hub import EventHub
 
 DESCRIPTION = """
 Durable chat turns on Temporal. Every route needs `Authorization: Bearer <api key>`

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -23,16 +22,19 @@ from api.turn_start import StartedTurn, abandon_turn, start_turn
 from api.turn_stream import turn_frames, ui_stream_response
 from models.chat_turn_schemas import ChatTurnRequest
 from models.enums import MessageRole
+from models.names import ACCOUNT_ID_ATTRIBUTE, CHAT_ID_ATTRIBUTE, CHAT_TURN_WORKFLOW, SESSION_ID_ATTRIBUTE
 from models.settings import Settings
 from models.tables import Chat, Turn
-from models.turns import ASK_USER_QUESTION_TOOL, CHAT_TURN_WORKFLOW, TurnInput
+from models.turns import ASK_USER_QUESTION_TOOL, TurnInput
+from turnlog import chunks
+from turnlog.reader import sse_frame
 
 router = APIRouter(tags=["chat workflow"])
 _log = logging.getLogger("turnflow.api.chat_workflow")
 
-CHAT_ID = SearchAttributeKey.for_keyword("TurnflowChatId")
-SESSION_ID = SearchAttributeKey.for_keyword("TurnflowSessionId")
-ACCOUNT_ID = SearchAttributeKey.for_keyword("TurnflowAccountId")
+CHAT_ID = SearchAttributeKey.for_keyword(CHAT_ID_ATTRIBUTE)
+SESSION_ID = SearchAttributeKey.for_keyword(SESSION_ID_ATTRIBUTE)
+ACCOUNT_ID = SearchAttributeKey.for_keyword(ACCOUNT_ID_ATTRIBUTE)
 
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -121,9 +123,9 @@ async def _continue_after_answers(
     call_id, output = chosen[0]
     seq = await save_answer(db, turn, call_id, output)
     await wake_turn(await temporal.client(), turn, call_id)
-    start = {"type": "start", "messageId": turn.assistant_message_id}
+    start = sse_frame(chunks.start(turn.assistant_message_id))
     frames = turn_frames(request, turn.id, seq)
-    return ui_stream_response(_prefixed(f"data: {json.dumps(start)}\n\n", frames), {"X-Turn-Id": str(turn.id)})
+    return ui_stream_response(_prefixed(start, frames), {"X-Turn-Id": str(turn.id)})
 
 
 async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:

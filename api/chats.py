@@ -16,7 +16,7 @@ from api.dependencies import DB, AppSettings, CurrentCaller
 from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import pending_question
-from api.session_queries import lock_session
+from api.session_queries import lock_session, reject_archived
 from models.chat_schemas import (
     ChatCreate,
     ChatOut,
@@ -56,8 +56,7 @@ async def create_chat(
     session_id: uuid.UUID, body: ChatCreate, response: Response, db: DB, caller: CurrentCaller
 ) -> ChatOut:
     session = await lock_session(db, caller, session_id)
-    if session.status == SessionStatus.ARCHIVED:
-        raise ProblemError(409, "session-archived", "unarchive the session before adding chats", field="session_id")
+    reject_archived(session.status)
     chat_id = body.id or new_chat_id()
     inserted = await db.scalar(
         insert(Chat)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,16 +21,17 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 
-from api.turn_stream import DONE
-from models.pg_listen import PgListener
+from models.names import HANDOFF_DRAFT_WORKFLOW
 from models.session_summary import (
-    HANDOFF_DRAFT_WORKFLOW,
     DraftNotice,
     HandoffDraftInput,
     HandoffDraftResult,
     draft_channel,
     handoff_draft_workflow_id,
 )
+from turnlog import chunks
+from turnlog.listen import PgListener
+from turnlog.reader import DONE, sse_frame
 
 _log = logging.getLogger("turnflow.api.handoff_draft")
 TEXT_ID = "draft"
@@ -85,10 +85,6 @@ class _DraftText:
         return True
 
 
-def _frame(chunk: dict[str, Any]) -> str:
-    return f"data: {json.dumps(chunk)}\n\n"
-
-
 def _reason(exc: BaseException) -> str:
     """The innermost cause: the model's or the activity's own message, not Temporal's wrapping."""
     while isinstance(exc, TemporalError) and exc.cause is not None:
@@ -127,7 +123,7 @@ async def _relay(queue: _Inbox, keepalive_s: float) -> AsyncIterator[str]:
             deadline = loop.time() + END_GRACE_S
             continue
         if piece := draft.accept(item):
-            yield _frame({"type": "text-delta", "id": TEXT_ID, "delta": piece})
+            yield sse_frame(chunks.part_delta("text", TEXT_ID, piece))
         if draft.ended(item):
             return
 
@@ -141,9 +137,9 @@ async def stream_handoff_draft(
         dsn, draft_channel(params.draft_id), lambda payload: queue.put_nowait(DraftNotice.decode(payload)), lambda: None
     )
     metadata = {"kind": params.kind.value, "sessionId": params.session_id}
-    yield _frame({"type": "start", "messageId": f"draft-{params.draft_id}", "messageMetadata": metadata})
-    yield _frame({"type": "start-step"})
-    yield _frame({"type": "text-start", "id": TEXT_ID})
+    yield sse_frame(chunks.start(f"draft-{params.draft_id}", metadata))
+    yield sse_frame(chunks.start_step())
+    yield sse_frame(chunks.part_start("text", TEXT_ID))
     handle: WorkflowHandle[Any, HandoffDraftResult] | None = None
     outcome: asyncio.Task[None] | None = None
     relayed = False
@@ -166,12 +162,12 @@ async def stream_handoff_draft(
         async for frame in _relay(queue, keepalive_s):
             yield frame
         relayed = True
-        yield _frame({"type": "text-end", "id": TEXT_ID})
-        yield _frame({"type": "finish-step"})
-        yield _frame({"type": "finish"})
+        yield sse_frame(chunks.part_end("text", TEXT_ID))
+        yield sse_frame(chunks.finish_step())
+        yield sse_frame(chunks.finish())
     except _DraftFailed as exc:
-        yield _frame({"type": "text-end", "id": TEXT_ID})
-        yield _frame({"type": "error", "errorText": str(exc)})
+        yield sse_frame(chunks.part_end("text", TEXT_ID))
+        yield sse_frame(chunks.error(str(exc)))
     finally:
         # Shielded: when the reader leaves, this runs inside a cancelled scope and must still clean up.
         with anyio.CancelScope(shield=True):

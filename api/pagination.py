@@ -31,6 +31,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ProblemError(422, "invalid-cursor", "cursor is not one this API issued", field="cursor") from exc
 
 
+def decode_keyset_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """A cursor over rows keyed by (time, uuid)."""
+    at, raw_id = decode_cursor(cursor)
+    try:
+        return at, uuid.UUID(raw_id)
+    except ValueError as exc:
+        raise ProblemError(422, "invalid-cursor", "cursor is not one this API issued", field="cursor") from exc
+
+
 def page_limit(limit: int | None, default: int, maximum: int) -> int:
     if limit is None:
         return default

@@ -12,9 +12,11 @@ from temporalio.client import Client
 from api.problems import ProblemError
 from models.chat_schemas import PendingQuestion
 from models.enums import ToolCallStatus, TurnStatus
-from models.stream_log import append_chunks
+from models.names import QUESTION_ANSWERED_SIGNAL
 from models.tables import ToolCall, Turn
-from models.turns import ASK_USER_QUESTION_TOOL, QUESTION_ANSWERED_SIGNAL
+from models.turns import ASK_USER_QUESTION_TOOL
+from turnlog import chunks
+from turnlog.append import append_chunks
 
 
 async def pending_question(db: AsyncSession, turn_id: uuid.UUID) -> PendingQuestion | None:
@@ -77,9 +79,7 @@ async def save_answer(db: AsyncSession, turn: Turn, tool_call_id: str, answer: A
     call.status, call.output = ToolCallStatus.COMPLETED.value, output
     await db.execute(update(Turn).where(Turn.id == turn.id).values(status=TurnStatus.RUNNING.value))
     connection = await db.connection()
-    seq = await append_chunks(
-        connection, turn.id, [{"type": "tool-output-available", "toolCallId": tool_call_id, "output": output}]
-    )
+    seq = await append_chunks(connection, turn.id, [chunks.tool_output(tool_call_id, output)])
     await db.commit()
     return seq
 

@@ -4,6 +4,7 @@ triage edits and model-written drafts of the resolve/escalate forms."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -12,13 +13,13 @@ from sqlalchemy import func, select, tuple_
 
 from api.dependencies import DB, AppSettings, Caller, CurrentCaller
 from api.handoff_draft import stream_handoff_draft
-from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
+from api.pagination import CursorParam, decode_keyset_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
-from api.session_queries import load_session_out, lock_session
+from api.session_queries import check_transition, load_session_out, lock_session, reject_archived
 from api.temporal import Temporal
 from api.turn_stream import ui_stream_response
 from models.database import asyncpg_dsn
-from models.enums import SessionStatus, can_transition
+from models.enums import SessionStatus
 from models.session_lifecycle_schemas import (
     EscalateRequest,
     HandoffDraftRequest,
@@ -50,26 +51,12 @@ DRAFT_STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _archived() -> ProblemError:
-    return ProblemError(
-        409, "session-archived", "unarchive the session first (POST /sessions/{id}/unarchive)", field="session_id"
-    )
-
-
-def _check_transition(current: str, target: SessionStatus) -> None:
-    """Archived answers alike for every action, so a client knows to unarchive rather than try another one."""
-    if current == SessionStatus.ARCHIVED:
-        raise _archived()
-    if not can_transition(SessionStatus(current), target):
-        raise ProblemError(409, "invalid-transition", f"a {current} session cannot become {target}", field="status")
-
-
 async def _move(
     db: DB, caller: Caller, session_id: uuid.UUID, target: SessionStatus, changes: dict[str, Any] | None = None
 ) -> SessionOut:
     """The one transition path: row locked, table checked, status and the action's fields saved together."""
     session = await lock_session(db, caller, session_id)
-    _check_transition(session.status, target)
+    check_transition(session.status, target)
     for name, value in {**(changes or {}), "status": target.value}.items():
         setattr(session, name, value)
     await db.commit()
@@ -104,25 +91,35 @@ async def escalate_session(session_id: uuid.UUID, body: EscalateRequest, db: DB,
     return await _move(db, caller, session_id, SessionStatus.ESCALATED, changes)
 
 
-@router.post("/{session_id}/pause", response_model=SessionOut, responses=_MOVE, summary="Pause the session")
-async def pause_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> SessionOut:
-    return await _move(db, caller, session_id, SessionStatus.PAUSED)
+def _plain_move(target: SessionStatus) -> Callable[[uuid.UUID, DB, Caller], Awaitable[SessionOut]]:
+    """An action that only moves the session, with nothing to record beside the status."""
+
+    async def move(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> SessionOut:
+        return await _move(db, caller, session_id, target)
+
+    return move
 
 
-@router.post(
-    "/{session_id}/resume",
-    response_model=SessionOut,
-    responses=_MOVE,
-    summary="Make the session active again (also reopens a resolved, escalated or abandoned one)",
-)
-async def resume_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> SessionOut:
-    """A reopened session keeps its last resolution or escalation record for reference."""
-    return await _move(db, caller, session_id, SessionStatus.ACTIVE)
-
-
-@router.post("/{session_id}/abandon", response_model=SessionOut, responses=_MOVE, summary="Abandon the session")
-async def abandon_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> SessionOut:
-    return await _move(db, caller, session_id, SessionStatus.ABANDONED)
+for _action, _target, _summary, _description in (
+    ("pause", SessionStatus.PAUSED, "Pause the session", None),
+    (
+        "resume",
+        SessionStatus.ACTIVE,
+        "Make the session active again (also reopens a resolved, escalated or abandoned one)",
+        "A reopened session keeps its last resolution or escalation record for reference.",
+    ),
+    ("abandon", SessionStatus.ABANDONED, "Abandon the session", None),
+):
+    router.add_api_route(
+        f"/{{session_id}}/{_action}",
+        _plain_move(_target),
+        methods=["POST"],
+        name=f"{_action}_session",
+        response_model=SessionOut,
+        responses=_MOVE,
+        summary=_summary,
+        description=_description or "",
+    )
 
 
 @router.patch(
@@ -133,8 +130,7 @@ async def abandon_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) 
 )
 async def patch_triage(session_id: uuid.UUID, body: TriagePatch, db: DB, caller: CurrentCaller) -> SessionOut:
     session = await lock_session(db, caller, session_id)
-    if session.status == SessionStatus.ARCHIVED:
-        raise _archived()
+    reject_archived(session.status)
     for name, value in body.changes().items():
         setattr(session, name, value)
     await db.commit()
@@ -159,8 +155,7 @@ async def post_status_update(
     session_id: uuid.UUID, body: StatusUpdateCreate, db: DB, caller: CurrentCaller
 ) -> StatusUpdateOut:
     session = await _owned_session(db, caller, session_id)
-    if session.status == SessionStatus.ARCHIVED:
-        raise _archived()
+    reject_archived(session.status)
     update = SessionStatusUpdate(session_id=session_id, account_id=caller.account_id, text=body.text)
     db.add(update)
     await db.commit()
@@ -186,11 +181,7 @@ async def list_status_updates(
     size = page_limit(limit, STATUS_UPDATES_PAGE, settings.page_size_max)
     query = select(SessionStatusUpdate).where(SessionStatusUpdate.session_id == session_id)
     if cursor is not None:
-        at, raw_id = decode_cursor(cursor)
-        try:
-            after = tuple_(at, uuid.UUID(raw_id))
-        except ValueError as exc:
-            raise ProblemError(422, "invalid-cursor", "cursor is not one this API issued", field="cursor") from exc
+        after = tuple_(*decode_keyset_cursor(cursor))
         query = query.where(tuple_(SessionStatusUpdate.created_at, SessionStatusUpdate.id) < after)
     order = (SessionStatusUpdate.created_at.desc(), SessionStatusUpdate.id.desc())
     rows = list(await db.scalars(query.order_by(*order).limit(size + 1)))
@@ -215,7 +206,7 @@ async def draft_handoff(
 ) -> StreamingResponse:
     """Nothing is saved: the client shows the draft in the form and sends it with /resolve or /escalate."""
     session = await load_session_out(db, caller, session_id)
-    _check_transition(session.status, _DRAFT_TARGET[body.kind])
+    check_transition(session.status, _DRAFT_TARGET[body.kind])
     if session.message_count == 0:
         raise ProblemError(409, "nothing-to-draft", "the session has no messages to draft from yet", field="session_id")
     client = await temporal.client()

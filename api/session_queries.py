@@ -9,8 +9,8 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
-from api.problems import not_found
-from models.enums import MessageRole
+from api.problems import ProblemError, not_found
+from models.enums import MessageRole, SessionStatus, can_transition
 from models.session_schemas import SessionOut
 from models.tables import Chat, ChatMessage, ChatRead, Session
 
@@ -51,6 +51,21 @@ async def load_session_out(db: AsyncSession, caller: Caller, session_id: uuid.UU
     if row is None:
         raise not_found("session", session_id, "session_id")
     return to_session_out(row.Session, row.message_count, row.unread_count)
+
+
+def reject_archived(status: str, field: str = "session_id") -> None:
+    """Archived answers alike for every change, so a client knows to unarchive rather than try another action."""
+    if status == SessionStatus.ARCHIVED:
+        raise ProblemError(
+            409, "session-archived", "unarchive the session first (POST /sessions/{id}/unarchive)", field=field
+        )
+
+
+def check_transition(status: str, target: SessionStatus) -> None:
+    """The one status check of every path that moves a session (PATCH and the lifecycle actions)."""
+    reject_archived(status)
+    if not can_transition(SessionStatus(status), target):
+        raise ProblemError(409, "invalid-transition", f"a {status} session cannot become {target}", field="status")
 
 
 async def lock_session(db: AsyncSession, caller: Caller, session_id: uuid.UUID) -> Session:

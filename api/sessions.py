@@ -9,15 +9,22 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import tuple_
 
 from api.dependencies import DB, AppSettings, CurrentCaller
-from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
+from api.pagination import CursorParam, decode_keyset_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, problem_responses
-from api.session_queries import load_session_out, lock_session, session_rows, to_session_out
+from api.session_queries import (
+    check_transition,
+    load_session_out,
+    lock_session,
+    reject_archived,
+    session_rows,
+    to_session_out,
+)
 from api.temporal import Temporal
-from api.turn_control import signal_sandbox
-from models.enums import SandboxState, SessionStatus, SessionType, can_transition
-from models.sandboxes import SESSION_ARCHIVED_SIGNAL
+from models.enums import SandboxState, SessionStatus, SessionType
+from models.names import SESSION_ARCHIVED_SIGNAL
 from models.session_schemas import SessionCreate, SessionOut, SessionPage, SessionPatch
 from models.tables import Session
+from turnlog.control import signal_sandbox
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -100,12 +107,7 @@ async def list_sessions(
     if refs := _external_refs(external_ref):
         query = query.where(Session.external_refs.contains(refs))
     if cursor is not None:
-        at, raw_id = decode_cursor(cursor)
-        try:
-            after_id = uuid.UUID(raw_id)
-        except ValueError as exc:
-            raise ProblemError(422, "invalid-cursor", "cursor is not one this API issued", field="cursor") from exc
-        query = query.where(tuple_(Session.last_activity_at, Session.id) < tuple_(at, after_id))
+        query = query.where(tuple_(Session.last_activity_at, Session.id) < tuple_(*decode_keyset_cursor(cursor)))
     query = query.order_by(Session.last_activity_at.desc(), Session.id.desc()).limit(size + 1)
     rows = (await db.execute(query)).all()
     items = [to_session_out(r.Session, r.message_count, r.unread_count) for r in rows[:size]]
@@ -126,8 +128,7 @@ async def get_session(session_id: uuid.UUID, db: DB, caller: CurrentCaller) -> S
 )
 async def patch_session(session_id: uuid.UUID, body: SessionPatch, db: DB, caller: CurrentCaller) -> SessionOut:
     session = await lock_session(db, caller, session_id)
-    if session.status == SessionStatus.ARCHIVED:
-        raise ProblemError(409, "session-archived", "unarchive the session before editing it", field="session_id")
+    reject_archived(session.status)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"evidence_items"})
     if "evidence_items" in body.model_fields_set:
         items = body.evidence_items
@@ -138,10 +139,7 @@ async def patch_session(session_id: uuid.UUID, body: SessionPatch, db: DB, calle
             raise ProblemError(422, "validation-error", "status cannot be null", field="status")
         if target == SessionStatus.ARCHIVED:
             raise ProblemError(409, "invalid-transition", "archive with POST /sessions/{id}/archive", field="status")
-        if not can_transition(SessionStatus(session.status), target):
-            raise ProblemError(
-                409, "invalid-transition", f"a {session.status} session cannot become {target}", field="status"
-            )
+        check_transition(session.status, target)
         changes["status"] = target.value
     for name, value in changes.items():
         setattr(session, name, value)

@@ -14,17 +14,16 @@ from api.problems import not_found, problem_responses
 from api.temporal import Temporal
 from api.turn_control import request_stop
 from models.chat_turn_schemas import StopRequest, StopResult
-from models.enums import TurnStatus
+from models.enums import LIVE_TURN_STATUSES
 from models.tables import Chat, Turn
 
 router = APIRouter(tags=["chat workflow"])
-_RUNNING = (TurnStatus.QUEUED.value, TurnStatus.RUNNING.value, TurnStatus.WAITING.value)
 
 
 async def _stop(
     db: AsyncSession, temporal: Temporal, turn: Turn, snapshot: list[dict[str, Any]] | None, response: Response
 ) -> StopResult:
-    if turn.status not in _RUNNING:
+    if turn.status not in LIVE_TURN_STATUSES:
         return StopResult(turn_id=turn.id, stopped=False)
     turn.stop_requested_at = turn.stop_requested_at or func.now()
     if snapshot and turn.client_snapshot is None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.sandboxes import sandbox_workflow_id
-from models.stream_log import TURN_CONTROL_CHANNEL
+from turnlog.control import notify_stop
 
 _log = logging.getLogger("turnflow.api.turn_control")
 
 
 async def request_stop(db: AsyncSession, temporal: Client, turn_id: str, workflow_id: str) -> None:
     """Idempotent: stopping a finished or already stopping turn changes nothing."""
-    await db.execute(select(func.pg_notify(TURN_CONTROL_CHANNEL, turn_id)))
+    await notify_stop(db, turn_id)
     await db.commit()
     try:
         await temporal.get_workflow_handle(workflow_id).cancel()
@@ -26,12 +24,3 @@ async def request_stop(db: AsyncSession, temporal: Client, turn_id: str, workflo
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         _log.info("turn %s: workflow %s already closed", turn_id, workflow_id)
-
-
-async def signal_sandbox(temporal: Client, session_id: str, signal: str) -> None:
-    """Signals a session's sandbox lifecycle; a session that never had a sandbox has none to tell."""
-    try:
-        await temporal.get_workflow_handle(sandbox_workflow_id(session_id)).signal(signal)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise

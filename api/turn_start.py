@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
 from api.problems import ProblemError, not_found
+from api.session_queries import reject_archived
 from models.chat_turn_schemas import ChatTurnRequest, UIMessageIn
-from models.enums import MessageRole, MessageStatus, SessionStatus, TurnStatus
-from models.tables import Chat, ChatMessage, Session, Turn, TurnEvent
+from models.enums import MessageRole, MessageStatus, TurnStatus
+from models.tables import Chat, ChatMessage, Session, Turn
 from models.turns import turn_workflow_id
+from turnlog import chunks
+from turnlog.append import append_chunks
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -90,8 +93,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
     chat = await _lock_or_create_chat(db, caller, body)
     session = await db.get(Session, chat.session_id)
     assert session is not None
-    if session.status == SessionStatus.ARCHIVED:
-        raise ProblemError(409, "session-archived", "unarchive the session before sending", field="sessionId")
+    reject_archived(session.status, field="sessionId")
     if body.model is not None and body.model != chat.model_id:
         chat.model_id = body.model
     model = chat.model_id or default_model
@@ -126,7 +128,6 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
         status=TurnStatus.QUEUED.value,
         trigger=body.trigger,
         model_id=model,
-        last_event_seq=1,
     )
     db.add(turn)
     await db.flush()
@@ -148,9 +149,9 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
     else:
         assistant_id = await _reset_last_assistant(db, chat, body, turn)
     turn.assistant_message_id = assistant_id
+    await db.flush()
     # The log opens with `start`, so an AI SDK resume that replays from seq 1 rebuilds the message from empty.
-    start = {"type": "start", "messageId": assistant_id, "messageMetadata": {"turnId": str(turn.id)}}
-    db.add(TurnEvent(turn_id=turn.id, seq=1, payload=start))
+    await append_chunks(await db.connection(), turn.id, [chunks.start(assistant_id, {"turnId": str(turn.id)})])
     if active is None:
         chat.active_turn_id = turn.id
     session.last_activity_at = func.now()
@@ -212,8 +213,8 @@ async def abandon_turn(db: AsyncSession, started: StartedTurn, reason: str) -> N
     turn = await db.get(Turn, started.turn_id, with_for_update=True)
     assert turn is not None
     turn.status, turn.finished_at, turn.error = TurnStatus.FAILED.value, func.now(), {"message": reason}
-    turn.last_event_seq = turn.last_event_seq + 1
-    db.add(TurnEvent(turn_id=turn.id, seq=turn.last_event_seq, payload={"type": "error", "errorText": reason}))
+    await db.flush()
+    await append_chunks(await db.connection(), turn.id, [chunks.error(reason)])
     await db.execute(
         update(ChatMessage)
         .where(ChatMessage.chat_id == turn.chat_id, ChatMessage.id == turn.assistant_message_id)

@@ -171,8 +171,8 @@ def report(
         describe_machine(load_before),
         f"each turn a new chat answered with {WORDS} words by a stand-in model with no TTFT of its own; "
         "worker (bubblewrap sandboxes when installed) and API as subprocesses, tuned Temporal dev server",
-        f"goals: DESIGN §6 added TTFT (p50 <= {ADDED_TTFT_GOALS_MS[50]:g}, p95 <= {ADDED_TTFT_GOALS_MS[95]:g} ms), "
-        "and the issue's: provisioning must not delay the first token",
+        f"goals (bench/README.md): added TTFT (p50 <= {ADDED_TTFT_GOALS_MS[50]:g}, "
+        f"p95 <= {ADDED_TTFT_GOALS_MS[95]:g} ms), and provisioning must not delay the first token",
         "",
         f"POST -> first text-delta, nothing polled: {turns} new sessions alternating with {turns} turns in a warm one",
         *table_lines(unpolled),

@@ -32,7 +32,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from bench.standin import TimedStandIn
 from models.database import create_engine, session_factory
-from models.sandboxes import SANDBOX_LIFECYCLE_WORKFLOW
+from models.names import SANDBOX_LIFECYCLE_WORKFLOW
 from models.tables import Turn
 from turnflow.children import Child, spawn
 from turnflow.keys import create_key

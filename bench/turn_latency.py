@@ -1,4 +1,5 @@
-"""Turn latency against DESIGN §6: added TTFT and delta delivery, with workflow_streams measured beside it.
+"""Turn latency against the goals in bench/README.md: added TTFT and delta delivery, with workflow_streams measured
+beside it.
 
     .venv/bin/python -m bench.turn_latency [--turns N] [--deltas M] [--reference-runs R]
 
@@ -33,7 +34,7 @@ REFERENCE_VARIANTS = (
     StreamVariant(
         "workflow_streams, poll_cooldown 100 ms (default)",
         timedelta(milliseconds=100),
-        "reference; DESIGN measured ~65 p50",
+        "reference; measured ~65 p50 on the 2-core box",
     ),
     StreamVariant(
         "workflow_streams, poll_cooldown 0",
@@ -86,7 +87,7 @@ STAGES = (
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: samples in seconds, the DESIGN §6 goal per percentile in ms, or a note."""
+    """One line of the table: samples in seconds, the bench/README.md goal per percentile in ms, or a note."""
 
     label: str
     samples_s: list[float]
@@ -199,7 +200,7 @@ def report(
     width = max(len(row.label) for row in rows)
     lines = [
         "",
-        "turnflow turn latency (bench/turn_latency.py; goals from DESIGN §6)",
+        "turnflow turn latency (bench/turn_latency.py; goals from bench/README.md)",
         f"machine: {_cpu_count()} CPUs ({_cpu_model()}), load average {load_before:.2f} before start; "
         f"Python {platform.python_version()}, temporalio {version('temporalio')}",
         f"turnflow: {turns} turns (+{WARMUP_TURNS} warm-up), each a new chat, {deltas} deltas {DELAY_MS:g} ms apart; "

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
+from models.names import STREAM_MODEL_STEP
 from models.tables import Turn
-from models.turns import STREAM_MODEL_STEP
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,6 @@ from pydantic import Field
 
 from models.wire import WireModel
 
-# Stable names: they are written into workflow histories.
-SPEND_DIGEST_WORKFLOW = "SpendDigest"
-POST_SPEND_DIGEST = "turnflow.post_spend_digest"
-
 
 @dataclass(frozen=True)
 class SpendDigestInput:

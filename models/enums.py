@@ -50,6 +50,11 @@ class TurnStatus(StrEnum):
     FAILED = "failed"
 
 
+# A turn in one of these has ended; in one of the others it still holds (or waits for) its chat's slot.
+FINAL_TURN_STATUSES = frozenset({TurnStatus.COMPLETED, TurnStatus.STOPPED, TurnStatus.FAILED})
+LIVE_TURN_STATUSES = frozenset({TurnStatus.QUEUED, TurnStatus.RUNNING, TurnStatus.WAITING})
+
+
 class ToolCallStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -59,7 +64,9 @@ class ToolCallStatus(StrEnum):
     FAILED = "failed"
 
 
-class StepOutcome(StrEnum):
+class Outcome(StrEnum):
+    """How a model step, a turn or a sub-agent ended."""
+
     COMPLETED = "completed"
     STOPPED = "stopped"
     FAILED = "failed"

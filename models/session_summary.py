@@ -8,12 +8,6 @@ import uuid
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-# Stable names: they are written into workflow histories.
-SESSION_SUMMARY_WORKFLOW = "SessionSummary"
-SUMMARIZE_SESSION = "turnflow.summarize_session"
-HANDOFF_DRAFT_WORKFLOW = "HandoffDraft"
-DRAFT_HANDOFF = "turnflow.draft_handoff"
-
 TITLE_MAX_CHARS = 60
 # A pg_notify payload must stay under 8000 bytes; 1000 characters stay under it even fully escaped.
 NOTICE_MAX_CHARS = 1000

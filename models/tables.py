@@ -30,10 +30,10 @@ from models.enums import (
     AgentType,
     MessageRole,
     MessageStatus,
+    Outcome,
     SandboxState,
     SessionStatus,
     SessionType,
-    StepOutcome,
     ToolCallStatus,
     TurnStatus,
 )
@@ -277,7 +277,7 @@ class TurnStep(Base):
     """Telemetry of one model call attempt of a turn, written also when it failed or was stopped."""
 
     __tablename__ = "turn_steps"
-    __table_args__ = (_one_of("outcome", StepOutcome), Index("ix_turn_steps_started", "started_at"))
+    __table_args__ = (_one_of("outcome", Outcome), Index("ix_turn_steps_started", "started_at"))
 
     turn_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
     # Empty for the turn's own agent; the `task` tool call's id for a sub-agent's steps.

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Stable names: they are written into workflow histories.
-CHAT_TURN_WORKFLOW = "ChatTurn"
-BEGIN_TURN = "turnflow.begin_turn"
-CLAIM_QUEUED_SLOT = "turnflow.claim_queued_slot"
-STREAM_MODEL_STEP = "turnflow.stream_model_step"
-RUN_TOOL_CALL = "turnflow.run_tool_call"
-FINISH_TURN = "turnflow.finish_turn"
-SLOT_GRANTED_SIGNAL = "slot_granted"
-OPEN_QUESTION = "turnflow.open_question"
-CLOSE_QUESTION = "turnflow.close_question"
-QUESTION_ANSWERED_SIGNAL = "question_answered"
+from models.enums import Outcome
+
 # The tool the model calls to ask the user; the workflow waits for the answer instead of running an activity.
 ASK_USER_QUESTION_TOOL = "ask_user_question"
 # The tool that hands a piece of work to a sub-agent, run as a child workflow.
 TASK_TOOL = "task"
-SUBAGENT_WORKFLOW = "SubAgent"
-START_SUBAGENT = "turnflow.start_subagent"
-FINISH_SUBAGENT = "turnflow.finish_subagent"
 
 
 def turn_workflow_id(chat_id: str, number: int) -> str:
@@ -86,7 +74,7 @@ class QuestionOpened:
 @dataclass(frozen=True)
 class FinishTurnInput:
     turn_id: str
-    outcome: str  # completed | stopped | failed
+    outcome: Outcome
     finish_reason: str | None = None
     error: str | None = None
     steps: int = 0
@@ -99,7 +87,7 @@ class FinishTurnResult:
 
 @dataclass(frozen=True)
 class TurnResult:
-    outcome: str
+    outcome: Outcome
     steps: int
 
 
@@ -119,6 +107,6 @@ class SubAgentStarted:
 @dataclass(frozen=True)
 class FinishSubAgentInput:
     turn_id: str
-    outcome: str  # completed | stopped | failed
+    outcome: Outcome
     error: str | None = None
     steps: int = 0

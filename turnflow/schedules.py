@@ -19,12 +19,10 @@ from temporalio.client import (
 )
 
 from models.digest import SpendDigestInput
+from models.names import DIGEST_SCHEDULE_ID, PRUNE_SCHEDULE_ID
 from models.retention import PruneTurnEventsInput
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.spend_digest import SpendDigestWorkflow
-
-PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"
-DIGEST_SCHEDULE_ID = "turnflow-spend-digest"
 
 _log = logging.getLogger(__name__)
 

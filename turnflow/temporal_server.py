@@ -8,9 +8,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from models.names import SEARCH_ATTRIBUTES
 from turnflow.errors import CommandError
-
-SEARCH_ATTRIBUTES = ("TurnflowChatId", "TurnflowSessionId", "TurnflowAccountId")
 
 # The defaults add about 50 ms per hop (a 3-activity turn measured 200 ms; 35 ms with these).
 DEV_SERVER_FLAGS: tuple[str, ...] = (

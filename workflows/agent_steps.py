@@ -1,10 +1,11 @@
-"""The two activities every agent loop is made of (a streamed model step, a tool call), with the options that
-make them durable; shared by a turn and the sub-agents it starts."""
+"""The agent loop (streamed model steps and their tool calls until the model stops) and the options that make its
+activities durable; shared by a turn and the sub-agents it starts."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -13,15 +14,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from models.stream_log import MODEL_ERROR_PREFIX, TURN_STOPPED_ERROR
-    from models.turns import (
-        RUN_TOOL_CALL,
-        STREAM_MODEL_STEP,
-        ModelStepInput,
-        ModelStepResult,
-        ToolCallInput,
-        ToolCallResult,
-    )
+    from models.enums import Outcome
+    from models.names import MODEL_ERROR_PREFIX, RUN_TOOL_CALL, STREAM_MODEL_STEP, TURN_STOPPED_ERROR
+    from models.turns import ModelStepInput, ModelStepResult, ToolCallInput, ToolCallRef, ToolCallResult
 
 # A crashed worker is noticed when its heartbeats stop: a short timeout puts the retry on another worker within
 # seconds. Activities beat every 0.5 s and the worker sends them at most 0.5 s late (worker.py), so a live one
@@ -66,6 +61,19 @@ async def tool_call(turn_id: str, tool_call_id: str, tool_name: str) -> ToolCall
     return result
 
 
+async def bookkeeping(name: str, arg: object, result_type: type[T], summary: str, timeout_s: float = 30) -> T:
+    """A short database activity the turn cannot go on without: retried until it succeeds."""
+    result: T = await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(seconds=timeout_s),
+        retry_policy=BOOKKEEPING_RETRY,
+        summary=summary,
+    )
+    return result
+
+
 async def together(operations: list[Awaitable[T]]) -> list[T]:
     """Runs a step's tool calls in parallel; if one fails the turn, the others are cancelled rather than left
     writing to a stream that has ended."""
@@ -87,14 +95,52 @@ async def run_to_completion(operation: Awaitable[T]) -> T:
         return await running
 
 
-def outcome_of(exc: ActivityError) -> tuple[str, str | None]:
+@dataclass
+class LoopEnd:
+    """How an agent loop ended; `cancelled` when a stop reached the workflow itself (Canceled in the Temporal UI)."""
+
+    outcome: Outcome = Outcome.COMPLETED
+    finish_reason: str | None = None
+    error: str | None = None
+    steps: int = 0
+    cancelled: bool = False
+
+
+async def run_agent_loop(
+    turn_id: str,
+    model: str,
+    max_steps: int,
+    run_call: Callable[[ToolCallRef], Awaitable[ToolCallResult]],
+    label: str = "",
+) -> LoopEnd:
+    """Model steps, each followed by its tool calls in parallel, until the model answers without a tool or the
+    step limit is reached; a stop or a failed activity ends the loop, never the caller's cleanup."""
+    end = LoopEnd()
+    try:
+        for step in range(1, max_steps + 1):
+            end.steps = step
+            result = await model_step(turn_id, step, model, label)
+            end.finish_reason = result.stop_reason
+            if not result.tool_calls:
+                break
+            await together([run_call(call) for call in result.tool_calls])
+        else:
+            end.finish_reason = "step-limit"
+    except asyncio.CancelledError:
+        end.outcome, end.cancelled = Outcome.STOPPED, True
+    except ActivityError as exc:
+        end.outcome, end.error = outcome_of(exc)
+    return end
+
+
+def outcome_of(exc: ActivityError) -> tuple[Outcome, str | None]:
     """Stopped (by the fast path's TurnStopped, or Temporal's cancellation reaching the activity first) or failed.
 
     The error text reaches the client: a model's own errors are shown; anything else is reported generically
     (the worker logged the details with the turn's ids)."""
     cause = exc.cause
     if isinstance(cause, CancelledError) or (isinstance(cause, ApplicationError) and cause.type == TURN_STOPPED_ERROR):
-        return "stopped", None
+        return Outcome.STOPPED, None
     if isinstance(cause, ApplicationError) and (cause.type or "").startswith(MODEL_ERROR_PREFIX):
-        return "failed", cause.message
-    return "failed", "the turn failed on an internal error; it is logged, and sending again may work"
+        return Outcome.FAILED, cause.message
+    return Outcome.FAILED, "the turn failed on an internal error; it is logged, and sending again may work"

@@ -10,14 +10,21 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, CancelledError, ChildWorkflowError, FailureError
+from temporalio.exceptions import CancelledError, ChildWorkflowError, FailureError
 
-from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, together, tool_call
+from workflows.agent_steps import (
+    BOOKKEEPING_RETRY,
+    LoopEnd,
+    bookkeeping,
+    run_agent_loop,
+    run_to_completion,
+    tool_call,
+)
 from workflows.subagent import SubAgentWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.turns import (
-        ASK_USER_QUESTION_TOOL,
+    from models.enums import Outcome
+    from models.names import (
         BEGIN_TURN,
         CHAT_TURN_WORKFLOW,
         CLAIM_QUEUED_SLOT,
@@ -26,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
         OPEN_QUESTION,
         QUESTION_ANSWERED_SIGNAL,
         SLOT_GRANTED_SIGNAL,
+    )
+    from models.turns import (
+        ASK_USER_QUESTION_TOOL,
         TASK_TOOL,
         FinishTurnInput,
         FinishTurnResult,
@@ -59,12 +69,14 @@ class ChatTurnWorkflow:
     @workflow.run
     async def run(self, turn: TurnInput) -> TurnResult:
         """Runs the agent loop, then always finishes the turn: saves the message and hands on the slot."""
-        outcome, finish_reason, error, steps = "completed", None, None, 0
         begin: asyncio.Future[None] | None = None
-        cancelled = False
+        end: LoopEnd | None = None
         try:
             if turn.queued:
                 await self._wait_for_slot(turn)
+        except asyncio.CancelledError:
+            end = LoopEnd(Outcome.STOPPED, cancelled=True)
+        if end is None:
             # Bookkeeping runs beside the first model call, never in front of the first token.
             begin = workflow.start_activity(
                 BEGIN_TURN,
@@ -73,39 +85,29 @@ class ChatTurnWorkflow:
                 retry_policy=BOOKKEEPING_RETRY,
                 summary="mark the turn running",
             )
-            for step in range(1, turn.max_steps + 1):
-                steps = step
-                result = await model_step(turn.turn_id, step, turn.model)
-                finish_reason = result.stop_reason
-                if not result.tool_calls:
-                    break
-                await together([self._run_call(turn, call) for call in result.tool_calls])
-            else:
-                finish_reason = "step-limit"
-        except asyncio.CancelledError:
-            outcome, cancelled = "stopped", True
-        except ActivityError as exc:
-            outcome, error = outcome_of(exc)
-        if begin is not None:
+            end = await run_agent_loop(
+                turn.turn_id, turn.model, turn.max_steps, lambda call: self._run_call(turn, call)
+            )
             # Its sandbox signal must be sent before the finish one, or the sandbox thinks a turn still runs.
             await run_to_completion(begin)
-        params = FinishTurnInput(turn.turn_id, outcome, finish_reason=finish_reason, error=error, steps=steps)
-        finished: FinishTurnResult = await run_to_completion(
-            workflow.execute_activity(
+        params = FinishTurnInput(
+            turn.turn_id, end.outcome, finish_reason=end.finish_reason, error=end.error, steps=end.steps
+        )
+        finished = await run_to_completion(
+            bookkeeping(
                 FINISH_TURN,
                 params,
-                result_type=FinishTurnResult,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=BOOKKEEPING_RETRY,
-                summary=f"persist the {outcome} message, release the slot",
+                FinishTurnResult,
+                f"persist the {end.outcome} message, release the slot",
+                timeout_s=60,
             )
         )
         if finished.next_workflow_id:
             await self._hand_slot_to(finished.next_workflow_id)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if cancelled:
+        if end.cancelled:
             raise asyncio.CancelledError()  # shows as Canceled in the Temporal UI
-        return TurnResult(outcome=outcome, steps=steps)
+        return TurnResult(outcome=end.outcome, steps=end.steps)
 
     async def _wait_for_slot(self, turn: TurnInput) -> None:
         # The slot may have been handed over before this workflow started (its signal then had no target).
@@ -139,14 +141,7 @@ class ChatTurnWorkflow:
     async def _ask(self, turn: TurnInput, tool_call_id: str) -> ToolCallResult:
         """Waits for the user's answer durably: no activity runs, no worker is held, devices may change."""
         params = ToolCallInput(turn.turn_id, tool_call_id, ASK_USER_QUESTION_TOOL)
-        opened = await workflow.execute_activity(
-            OPEN_QUESTION,
-            params,
-            result_type=QuestionOpened,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-            summary=f"ask the user ({tool_call_id})",
-        )
+        opened = await bookkeeping(OPEN_QUESTION, params, QuestionOpened, f"ask the user ({tool_call_id})")
         if opened.waiting:
             try:
                 await workflow.wait_condition(
@@ -154,15 +149,7 @@ class ChatTurnWorkflow:
                 )
             except TimeoutError:
                 workflow.logger.info("question %s of turn %s went unanswered", tool_call_id, turn.turn_id)
-        result: ToolCallResult = await workflow.execute_activity(
-            CLOSE_QUESTION,
-            params,
-            result_type=ToolCallResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-            summary=f"close the question ({tool_call_id})",
-        )
-        return result
+        return await bookkeeping(CLOSE_QUESTION, params, ToolCallResult, f"close the question ({tool_call_id})")
 
     async def _hand_slot_to(self, workflow_id: str) -> None:
         try:

@@ -8,17 +8,16 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from models.names import PRUNE_TURN_EVENTS, PRUNE_TURN_EVENTS_WORKFLOW
     from models.retention import PruneTurnEventsInput, PruneTurnEventsResult
 
-PRUNE_ACTIVITY = "turnflow.prune_turn_events"
 
-
-@workflow.defn(name="PruneTurnEvents")
+@workflow.defn(name=PRUNE_TURN_EVENTS_WORKFLOW)
 class PruneTurnEventsWorkflow:
     @workflow.run
     async def run(self, params: PruneTurnEventsInput) -> PruneTurnEventsResult:
         result: PruneTurnEventsResult = await workflow.execute_activity(
-            PRUNE_ACTIVITY,
+            PRUNE_TURN_EVENTS,
             params,
             result_type=PruneTurnEventsResult,
             start_to_close_timeout=timedelta(minutes=10),

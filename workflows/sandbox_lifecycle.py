@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import SandboxState
-    from models.sandboxes import (
+    from models.names import (
         HIBERNATE_SANDBOX,
         PROVISION_SANDBOX,
         SANDBOX_LIFECYCLE_WORKFLOW,
@@ -19,10 +19,8 @@ with workflow.unsafe.imports_passed_through():
         TEARDOWN_SANDBOX,
         TURN_FINISHED_SIGNAL,
         TURN_STARTED_SIGNAL,
-        SandboxLifecycleInput,
-        SandboxRef,
-        SandboxStateResult,
     )
+    from models.sandboxes import SandboxLifecycleInput, SandboxRef, SandboxStateResult
 
 _RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 

@@ -9,16 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models.session_summary import (
-        DRAFT_HANDOFF,
-        HANDOFF_DRAFT_WORKFLOW,
-        SESSION_SUMMARY_WORKFLOW,
-        SUMMARIZE_SESSION,
-        HandoffDraftInput,
-        HandoffDraftResult,
-        SessionSummaryInput,
-        SessionSummaryResult,
-    )
+    from models.names import DRAFT_HANDOFF, HANDOFF_DRAFT_WORKFLOW, SESSION_SUMMARY_WORKFLOW, SUMMARIZE_SESSION
+    from models.session_summary import HandoffDraftInput, HandoffDraftResult, SessionSummaryInput, SessionSummaryResult
 
 SUMMARY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_interval=timedelta(seconds=30)

@@ -8,13 +8,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from models.digest import (
-        POST_SPEND_DIGEST,
-        SPEND_DIGEST_WORKFLOW,
-        DigestWindow,
-        SpendDigestInput,
-        SpendDigestResult,
-    )
+    from models.digest import DigestWindow, SpendDigestInput, SpendDigestResult
+    from models.names import POST_SPEND_DIGEST, SPEND_DIGEST_WORKFLOW
 
 # Set by Temporal on every run a schedule starts: the action's nominal time, whatever delay the start had.
 SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")

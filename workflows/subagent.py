@@ -8,23 +8,14 @@ task tool's output.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
-from workflows.agent_steps import BOOKKEEPING_RETRY, model_step, outcome_of, run_to_completion, together, tool_call
+from workflows.agent_steps import bookkeeping, run_agent_loop, run_to_completion, tool_call
 
 with workflow.unsafe.imports_passed_through():
-    from models.turns import (
-        FINISH_SUBAGENT,
-        START_SUBAGENT,
-        SUBAGENT_WORKFLOW,
-        FinishSubAgentInput,
-        SubAgentInput,
-        SubAgentStarted,
-        ToolCallResult,
-    )
+    from models.names import FINISH_SUBAGENT, START_SUBAGENT, SUBAGENT_WORKFLOW
+    from models.turns import FinishSubAgentInput, SubAgentInput, SubAgentStarted, ToolCallResult
 
 
 @workflow.defn(name=SUBAGENT_WORKFLOW)
@@ -32,36 +23,23 @@ class SubAgentWorkflow:
     @workflow.run
     async def run(self, params: SubAgentInput) -> ToolCallResult:
         """The sub-agent's loop; its answer (or why it has none) always reaches the parent's task call."""
-        started: SubAgentStarted = await workflow.execute_activity(
-            START_SUBAGENT,
-            params,
-            result_type=SubAgentStarted,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-            summary="open the sub-agent's turn",
+        started = await bookkeeping(START_SUBAGENT, params, SubAgentStarted, "open the sub-agent's turn")
+        end = await run_agent_loop(
+            started.turn_id,
+            params.model,
+            params.max_steps,
+            lambda call: tool_call(started.turn_id, call.tool_call_id, call.tool_name),
+            label="sub-agent ",
         )
-        outcome, error, steps, cancelled = "completed", None, 0, False
-        try:
-            for step in range(1, params.max_steps + 1):
-                steps = step
-                result = await model_step(started.turn_id, step, params.model, label="sub-agent ")
-                if not result.tool_calls:
-                    break
-                await together([tool_call(started.turn_id, c.tool_call_id, c.tool_name) for c in result.tool_calls])
-        except asyncio.CancelledError:
-            outcome, cancelled = "stopped", True
-        except ActivityError as exc:
-            outcome, error = outcome_of(exc)
-        finished: ToolCallResult = await run_to_completion(
-            workflow.execute_activity(
+        finished = await run_to_completion(
+            bookkeeping(
                 FINISH_SUBAGENT,
-                FinishSubAgentInput(started.turn_id, outcome, error, steps),
-                result_type=ToolCallResult,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=BOOKKEEPING_RETRY,
-                summary=f"hand the {outcome} answer to the parent turn",
+                FinishSubAgentInput(started.turn_id, end.outcome, end.error, end.steps),
+                ToolCallResult,
+                f"hand the {end.outcome} answer to the parent turn",
+                timeout_s=60,
             )
         )
-        if cancelled:
+        if end.cancelled:
             raise asyncio.CancelledError()
         return finished

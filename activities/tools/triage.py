@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from activities.tools.base import Tool, ToolContext, ToolFailure, ToolInput
+from turnlog import chunks
 
 
 class Evidence(ToolInput):
@@ -32,7 +33,7 @@ async def _update_triage(context: ToolContext, params: TriageInput) -> dict[str,
     if not changes:
         raise ToolFailure("send at least one triage field to change")
     triage = await context.save_triage(changes)
-    context.emit({"type": "data-triage", "id": "triage", "data": triage})
+    context.emit(chunks.data("triage", triage, "triage"))
     return {"updated": sorted(changes), "triage": triage}
 
 

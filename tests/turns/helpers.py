@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from models.ui_message import assemble
 from tests.sse import SseEvent, chunks_of, read_stream
+from turnlog.assembly import assemble
 
 
 def user_message(text: str, message_id: str | None = None) -> dict[str, Any]:

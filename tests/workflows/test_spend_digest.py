@@ -27,12 +27,13 @@ from temporalio.worker import Worker
 
 from activities.spend_digest import TELEGRAM_TEXT_LIMIT, TRIMMED, SpendDigestActivities
 from models.digest import SpendDigestInput, SpendDigestResult
+from models.names import DIGEST_SCHEDULE_ID
 from models.settings import Settings
 from models.tables import Account, UsageEvent
 from tests.polling import wait_until
 from tests.replay import assert_replays
 from tests.webhook import WebhookRecorder, serve_webhook
-from turnflow.schedules import DIGEST_SCHEDULE_ID, ensure_digest_schedule
+from turnflow.schedules import ensure_digest_schedule
 from workflows.spend_digest import SpendDigestWorkflow
 
 

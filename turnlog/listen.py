@@ -1,17 +1,45 @@
-"""A LISTEN connection that survives PostgreSQL restarts; shared by the API's stream wake-ups and the worker's
-stop requests."""
+"""A LISTEN connection that survives PostgreSQL restarts, and the registry of who in this process waits on which
+turn; shared by the API's stream wake-ups and the worker's stop requests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterator
+from typing import Generic, TypeVar
 
 import asyncpg
 
 _log = logging.getLogger("turnflow.pg_listen")
 RECONNECT_DELAY_S = 0.5
+T = TypeVar("T", bound=Hashable)
+
+
+class Subscribers(Generic[T]):
+    """Who waits on which turn: any number per turn, forgotten when the last one leaves."""
+
+    def __init__(self) -> None:
+        self._by_turn: dict[str, set[T]] = defaultdict(set)
+
+    def add(self, turn_ids: tuple[str, ...], subscriber: T) -> None:
+        for turn_id in turn_ids:
+            self._by_turn[turn_id].add(subscriber)
+
+    def remove(self, turn_ids: tuple[str, ...], subscriber: T) -> None:
+        for turn_id in turn_ids:
+            subscribers = self._by_turn.get(turn_id)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self._by_turn[turn_id]
+
+    def of(self, turn_id: str) -> list[T]:
+        return list(self._by_turn.get(turn_id, ()))
+
+    def __iter__(self) -> Iterator[T]:
+        return (subscriber for subscribers in self._by_turn.values() for subscriber in subscribers)
 
 
 class PgListener:

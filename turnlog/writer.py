@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from models.stream_log import append_chunks
+from turnlog.append import append_chunks
+from turnlog.chunks import Chunk
 
 _log = logging.getLogger("turnflow.event_log")
 IDLE_RELEASE_S = 1.0
@@ -25,7 +25,7 @@ class EventWriter:
     def __init__(self, engine: AsyncEngine, turn_id: str) -> None:
         self._engine = engine
         self._turn_id = turn_id
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[Chunk] = []
         self._wake = asyncio.Event()
         self._closed = False
         self._error: Exception | None = None
@@ -38,7 +38,7 @@ class EventWriter:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def emit(self, chunk: dict[str, Any]) -> None:
+    def emit(self, chunk: Chunk) -> None:
         if self._error is not None:
             raise self._error
         self._pending.append(chunk)

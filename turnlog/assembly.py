@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from turnlog.chunks import Chunk, StreamedPart, part_end, tool_input_available, tool_output_error
 
 
 @dataclass
@@ -13,13 +15,13 @@ class AssembledMessage:
     id: str | None = None
     metadata: dict[str, Any] | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)
-    # Text and reasoning parts started but not ended, as (chunk type prefix, part id).
-    open_parts: list[tuple[str, str]] = field(default_factory=list)
+    # Text and reasoning parts started but not ended, as (kind, part id).
+    open_parts: list[tuple[StreamedPart, str]] = field(default_factory=list)
 
 
-def closing_chunks(message: AssembledMessage) -> list[dict[str, Any]]:
+def closing_chunks(message: AssembledMessage) -> list[Chunk]:
     """`*-end` chunks for parts left open (a step cut short), so clients and storage show them done."""
-    return [{"type": f"{kind}-end", "id": part_id} for kind, part_id in message.open_parts]
+    return [part_end(kind, part_id) for kind, part_id in message.open_parts]
 
 
 def _merge(metadata: dict[str, Any] | None, extra: Any) -> dict[str, Any] | None:
@@ -28,9 +30,9 @@ def _merge(metadata: dict[str, Any] | None, extra: Any) -> dict[str, Any] | None
     return {**(metadata or {}), **extra}
 
 
-def unfinished_tool_chunks(message: AssembledMessage, reason: str) -> list[dict[str, Any]]:
+def unfinished_tool_chunks(message: AssembledMessage, reason: str) -> list[Chunk]:
     """Ends tool parts that will never get an output (the turn stopped or failed), so none spins forever."""
-    chunks: list[dict[str, Any]] = []
+    chunks: list[Chunk] = []
     for part in message.parts:
         state = part.get("state")
         if not part["type"].startswith("tool-") or state in ("output-available", "output-error"):
@@ -39,14 +41,12 @@ def unfinished_tool_chunks(message: AssembledMessage, reason: str) -> list[dict[
         if state == "input-streaming":
             name = part["type"].removeprefix("tool-")
             input_so_far = part.get("input") if isinstance(part.get("input"), dict) else {}
-            chunks.append(
-                {"type": "tool-input-available", "toolCallId": call_id, "toolName": name, "input": input_so_far}
-            )
-        chunks.append({"type": "tool-output-error", "toolCallId": call_id, "errorText": reason})
+            chunks.append(tool_input_available(call_id, name, input_so_far))
+        chunks.append(tool_output_error(call_id, reason))
     return chunks
 
 
-def assemble(chunks: list[dict[str, Any]]) -> AssembledMessage:
+def assemble(chunks: list[Chunk]) -> AssembledMessage:
     """Applies the chunks in order, as the AI SDK's stream reader does; unknown chunks are ignored."""
     message = AssembledMessage()
     open_parts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -95,7 +95,7 @@ def assemble(chunks: list[dict[str, Any]]) -> AssembledMessage:
             _set_tool_state(tool_parts[chunk["toolCallId"]], "output-error", errorText=chunk["errorText"])
         elif kind.startswith("data-") and not chunk.get("transient"):
             _upsert_data_part(message.parts, chunk)
-    message.open_parts = list(open_parts)
+    message.open_parts = [(cast(StreamedPart, kind), part_id) for kind, part_id in open_parts]
     return message
 
 

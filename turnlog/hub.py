@@ -1,19 +1,18 @@
-"""One LISTEN connection per API process, fanning stream-log notifications out to that process's clients."""
+"""One LISTEN connection per API process, fanning stream-log notifications out to that process's viewers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import AsyncIterator
 
-from models.pg_listen import PgListener
-from models.stream_log import TURN_EVENTS_CHANNEL
+from models.names import TURN_EVENTS_CHANNEL
+from turnlog.listen import PgListener, Subscribers
 
 
 class EventHub:
     def __init__(self, dsn: str) -> None:
-        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._waiters: Subscribers[asyncio.Event] = Subscribers()
         self._listener = PgListener(dsn, TURN_EVENTS_CHANNEL, self._on_notify, self._wake_all)
 
     async def start(self) -> None:
@@ -26,22 +25,17 @@ class EventHub:
     async def subscription(self, turn_id: str) -> AsyncIterator[asyncio.Event]:
         """An event set whenever the turn's log may have grown; the subscriber clears it before each read."""
         wake = asyncio.Event()
-        self._waiters[turn_id].add(wake)
+        self._waiters.add((turn_id,), wake)
         try:
             yield wake
         finally:
-            waiters = self._waiters.get(turn_id)
-            if waiters is not None:
-                waiters.discard(wake)
-                if not waiters:
-                    del self._waiters[turn_id]
+            self._waiters.remove((turn_id,), wake)
 
     def _on_notify(self, payload: str) -> None:
-        for wake in self._waiters.get(payload.partition(":")[0], ()):
+        for wake in self._waiters.of(payload.partition(":")[0]):
             wake.set()
 
     def _wake_all(self) -> None:
         """After a reconnect every subscriber re-reads: notifications may have been missed meanwhile."""
-        for waiters in self._waiters.values():
-            for wake in waiters:
-                wake.set()
+        for wake in self._waiters:
+            wake.set()

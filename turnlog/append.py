@@ -1,27 +1,16 @@
-"""The turn stream log: its one write path, and facts shared by its writers and its readers."""
+"""The stream log's one write path: seqs allocated under the turn's row lock, rows inserted, viewers notified."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# pg_notify channel; the payload is "<turn id>:<last seq written>".
-TURN_EVENTS_CHANNEL = "turn_events"
-# Chunks after which a turn's stream has nothing more to say.
-TERMINAL_CHUNK_TYPES = frozenset({"finish", "abort", "error"})
-# pg_notify channel for stop requests; the payload is the turn id. The fast path of a stop: Temporal's own
-# cancellation reaches an activity only at its next heartbeat, seconds later.
-TURN_CONTROL_CHANNEL = "turn_control"
-# ApplicationError type an activity raises when a stop request ended it.
-TURN_STOPPED_ERROR = "TurnStopped"
-# ApplicationError types of model failures start so; their messages are meant for the user.
-MODEL_ERROR_PREFIX = "Model"
-
+from models.names import TURN_EVENTS_CHANNEL
+from turnlog.chunks import Chunk
 
 # One statement: lock the turn row while allocating seqs, insert, notify. The lock is held until commit, so a
 # concurrent writer of the same turn commits after this one and readers never see seq N+1 before seq N.
@@ -41,7 +30,7 @@ _APPEND = text(
 )
 
 
-async def append_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str, chunks: Sequence[dict[str, Any]]) -> int:
+async def append_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str, chunks: Sequence[Chunk]) -> int:
     """Appends within the caller's transaction; the notification goes out when it commits. Returns the last seq."""
     params = {
         "turn_id": str(turn_id),

@@ -1,0 +1,59 @@
+"""Every name that outlives a deploy: workflow, activity, signal and search-attribute names are written into
+Temporal histories and visibility, channel names are shared by processes of different versions. Renaming one
+breaks running turns, so each is chosen on purpose and lives here."""
+
+from __future__ import annotations
+
+# Workflows.
+CHAT_TURN_WORKFLOW = "ChatTurn"
+SUBAGENT_WORKFLOW = "SubAgent"
+SANDBOX_LIFECYCLE_WORKFLOW = "SandboxLifecycle"
+SESSION_SUMMARY_WORKFLOW = "SessionSummary"
+HANDOFF_DRAFT_WORKFLOW = "HandoffDraft"
+SPEND_DIGEST_WORKFLOW = "SpendDigest"
+PRUNE_TURN_EVENTS_WORKFLOW = "PruneTurnEvents"
+
+# Activities.
+BEGIN_TURN = "turnflow.begin_turn"
+CLAIM_QUEUED_SLOT = "turnflow.claim_queued_slot"
+STREAM_MODEL_STEP = "turnflow.stream_model_step"
+RUN_TOOL_CALL = "turnflow.run_tool_call"
+FINISH_TURN = "turnflow.finish_turn"
+OPEN_QUESTION = "turnflow.open_question"
+CLOSE_QUESTION = "turnflow.close_question"
+START_SUBAGENT = "turnflow.start_subagent"
+FINISH_SUBAGENT = "turnflow.finish_subagent"
+PROVISION_SANDBOX = "turnflow.provision_sandbox"
+HIBERNATE_SANDBOX = "turnflow.hibernate_sandbox"
+TEARDOWN_SANDBOX = "turnflow.teardown_sandbox"
+SUMMARIZE_SESSION = "turnflow.summarize_session"
+DRAFT_HANDOFF = "turnflow.draft_handoff"
+POST_SPEND_DIGEST = "turnflow.post_spend_digest"
+PRUNE_TURN_EVENTS = "turnflow.prune_turn_events"
+
+# Signals.
+SLOT_GRANTED_SIGNAL = "slot_granted"
+QUESTION_ANSWERED_SIGNAL = "question_answered"
+TURN_STARTED_SIGNAL = "turn_started"
+TURN_FINISHED_SIGNAL = "turn_finished"
+SESSION_ARCHIVED_SIGNAL = "session_archived"
+
+# Search attributes (registered on the Temporal namespace by `turnflow dev`).
+CHAT_ID_ATTRIBUTE = "TurnflowChatId"
+SESSION_ID_ATTRIBUTE = "TurnflowSessionId"
+ACCOUNT_ID_ATTRIBUTE = "TurnflowAccountId"
+SEARCH_ATTRIBUTES = (CHAT_ID_ATTRIBUTE, SESSION_ID_ATTRIBUTE, ACCOUNT_ID_ATTRIBUTE)
+
+# Schedules.
+PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"
+DIGEST_SCHEDULE_ID = "turnflow-spend-digest"
+
+# pg_notify channels. turn_events: "<turn id>:<last seq written>"; turn_control: the id of a turn to stop (the
+# fast path of a stop: Temporal's cancellation reaches an activity only at its next heartbeat).
+TURN_EVENTS_CHANNEL = "turn_events"
+TURN_CONTROL_CHANNEL = "turn_control"
+
+# ApplicationError types. A stop ends an activity with TURN_STOPPED_ERROR; model failures' types start with
+# MODEL_ERROR_PREFIX and their messages are meant for the user.
+TURN_STOPPED_ERROR = "TurnStopped"
+MODEL_ERROR_PREFIX = "Model"

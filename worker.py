@@ -9,12 +9,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.event_retention import EventRetentionActivities
+from activities.handoff_drafts import HandoffDraftActivities
 from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
 from activities.questions import QuestionActivities
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
-from activities.session_summary import SessionSummaryActivities
+from activities.session_title import SessionTitleActivities
 from activities.spend_digest import SpendDigestActivities
 from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
@@ -41,7 +42,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
     lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
     questions = QuestionActivities(engine, settings)
     subagents = SubAgentActivities(engine)
-    summaries = SessionSummaryActivities(engine, settings, providers)
+    titles = SessionTitleActivities(engine, settings, providers)
+    drafts = HandoffDraftActivities(engine, settings, providers)
     digest = SpendDigestActivities(engine, settings)
     return Worker(
         client,
@@ -65,8 +67,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             questions.close_question,
             subagents.start_subagent,
             subagents.finish_subagent,
-            summaries.summarize_session,
-            summaries.draft_handoff,
+            titles.summarize_session,
+            drafts.draft_handoff,
             digest.post_spend_digest,
             lifecycle.provision_sandbox,
             lifecycle.hibernate_sandbox,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,18 +22,17 @@ from activities.step_chunks import StepChunks
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.tools.registry import tool_specs
 from activities.turn_context import TurnContext, load_step_start, load_turn
+from activities.usage_ledger import UsageRecord, record_usage
 from models.enums import Outcome
 from models.names import STREAM_MODEL_STEP
-from models.pricing import cost_usd, price_for
 from models.settings import Settings
-from models.tables import ToolCall, TurnStep, UsageEvent
+from models.tables import ToolCall, TurnStep
 from models.turns import ModelStepInput, ModelStepResult, ToolCallRef
 from turnlog import chunks
 from turnlog.append import append_chunks
 from turnlog.chunks import Chunk
 from turnlog.writer import EventWriter
 
-_log = logging.getLogger("turnflow.model_step")
 PROGRESS_EVERY_S = 0.3
 # Each progress chunk replaces the last; only the latest text is worth storing and sending.
 PROGRESS_TAIL_CHARS = 2000
@@ -231,37 +229,20 @@ class ModelStepActivities:
         self, conn: AsyncConnection, turn: TurnContext, params: ModelStepInput, attempt: int, streamed: StepChunks
     ) -> None:
         """One row per call attempt (the dedupe key holds the attempt), so a retried write lands once."""
-        usage = streamed.usage
-        if not (usage.input_tokens or usage.output_tokens or usage.cache_write_tokens or usage.cache_read_tokens):
-            return  # refused before it began: nothing was billed
         turn_id, agent_type, agent_call_id = turn.accounting
-        if price_for(params.model) is None:
-            _log.warning("no price for model %s; turn %s usage is recorded at cost 0", params.model, turn.turn_id)
-        await conn.execute(
-            insert(UsageEvent)
-            .values(
-                dedupe_key=f"turn:{turn.turn_id}:step:{params.step}:attempt:{attempt}",
-                turn_id=turn_id,
-                session_id=turn.session_id,
-                chat_id=turn.chat_id,
-                account_id=turn.account_id,
-                model=params.model,
-                agent_type=agent_type.value,
-                tool_call_id=agent_call_id,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-                cache_read_tokens=usage.cache_read_tokens,
-                cost_usd=cost_usd(
-                    params.model,
-                    usage.input_tokens,
-                    usage.output_tokens,
-                    usage.cache_write_tokens,
-                    usage.cache_read_tokens,
-                ),
-            )
-            .on_conflict_do_nothing(index_elements=[UsageEvent.dedupe_key])
+        record = UsageRecord(
+            dedupe_key=f"turn:{turn.turn_id}:step:{params.step}:attempt:{attempt}",
+            account_id=turn.account_id,
+            session_id=turn.session_id,
+            model=params.model,
+            usage=streamed.usage,
+            agent_type=agent_type,
+            turn_id=turn_id,
+            chat_id=turn.chat_id,
+            tool_call_id=agent_call_id,
         )
+        if not await record_usage(conn, record):
+            return  # refused before it began
         await conn.execute(
             _STEP_DONE, {"turn_id": turn.turn_id, "step": params.step, "first_text_at": streamed.first_text_at}
         )

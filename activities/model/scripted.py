@@ -1,7 +1,8 @@
-"""An offline model: deterministic streamed text and a real tool call, through the same activity as Claude.
+"""An offline model: deterministic streamed text and a real tool call, through the same activities as Claude.
 
 It makes `make dev` useful with no API key. A message starting with `$ ` runs that command; any other
-message first lists the workspace with `bash`, then answers quoting the tool's output.
+message first lists the workspace with `bash`, then answers quoting the tool's output. Asked to name a session
+or draft its handoff, it writes from the request alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from activities.model.events import BlockDelta, BlockStart, BlockStop, ModelEvent, ModelRequest, StepStop, Usage
+from activities.model.scripted_writing import written_answer
 
 SCRIPTED_MODEL = "scripted"
 
@@ -46,6 +48,15 @@ class ScriptedProvider:
         self._delay_s = delay_ms / 1000
 
     async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        written = written_answer(request)
+        if written is not None:
+            async for event in self._text_block(written):
+                yield event
+            # Naming a session or drafting its handoff is bookkeeping, not chat: it reports no tokens, so an
+            # offline session's usage counts its turns only.
+            yield Usage()
+            yield StepStop("end_turn")
+            return
         last = request.messages[-1]["content"] if request.messages else ""
         results = _tool_results(last)
         input_tokens = sum(len(json.dumps(m)) for m in request.messages) // 4
@@ -60,16 +71,20 @@ class ScriptedProvider:
             else:
                 reply = f"You said: {said[:500]}. Let me look at the workspace first."
                 tool = ("bash", {"command": "ls -la"})
-        words = _words(reply)
-        yield BlockStart(0, "text")
-        for n, word in enumerate(words):
-            if n and self._delay_s:
-                await asyncio.sleep(self._delay_s)
-            yield BlockDelta(0, word)
-        yield BlockStop(0)
+        async for event in self._text_block(reply):
+            yield event
         if tool is not None:
             yield BlockStart(1, "tool_use", tool_call_id=f"toolu_scripted_{len(request.messages)}", tool_name=tool[0])
             yield BlockDelta(1, json.dumps(tool[1]))
             yield BlockStop(1)
-        yield Usage(input_tokens=input_tokens, output_tokens=len(words) + (8 if tool else 0))
+        yield Usage(input_tokens=input_tokens, output_tokens=len(_words(reply)) + (8 if tool else 0))
         yield StepStop("tool_use" if tool else "end_turn")
+
+    async def _text_block(self, reply: str) -> AsyncGenerator[ModelEvent, None]:
+        """The reply as the first content block, word by word at the scripted pace."""
+        yield BlockStart(0, "text")
+        for n, word in enumerate(_words(reply)):
+            if n and self._delay_s:
+                await asyncio.sleep(self._delay_s)
+            yield BlockDelta(0, word)
+        yield BlockStop(0)

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.model.providers import provider_factory
-from activities.session_summary import SessionSummaryActivities
+from activities.session_title import SessionTitleActivities
 from models.session_summary import SessionSummaryInput, SessionSummaryResult, session_summary_workflow_id
 from models.settings import Settings
 from models.tables import Chat, ChatMessage, Session, UsageEvent
@@ -52,7 +52,7 @@ async def summaries(
 ) -> AsyncIterator[SummaryWorker]:
     """A worker with only the summary workflow and its activity, on its own task queue."""
     task_queue = f"summary-{uuid.uuid4().hex[:8]}"
-    activities = SessionSummaryActivities(engine, stack_settings, provider_factory(stack_settings))
+    activities = SessionTitleActivities(engine, stack_settings, provider_factory(stack_settings))
     async with Worker(
         temporal_env.client,
         task_queue=task_queue,

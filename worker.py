@@ -75,7 +75,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             lifecycle.teardown_sandbox,
             retention.prune_turn_events,
         ],
-        max_concurrent_activities=200,
+        # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
+        max_concurrent_activities=settings.worker_activity_slots,
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
         # Heartbeats reach the server within half a second (the default holds them for 0.8 x the timeout), so the

@@ -85,7 +85,8 @@ def continuation_messages(messages: list[dict[str, Any]], partial: str, model: s
 
 
 class OverlapTrimmer:
-    """Holds back the start of the continuation until it can tell how much of the partial text it repeats."""
+    """Holds back the start of the continuation until it can tell how much of the partial text it repeats: a
+    repeated tail of the partial, or the whole partial when the model starts its reply over, however long."""
 
     def __init__(self, partial: str) -> None:
         self._partial = partial
@@ -96,8 +97,12 @@ class OverlapTrimmer:
         if self._decided:
             return delta
         self._buffer += delta
-        if len(self._buffer) < min(len(self._partial), OVERLAP_WINDOW):
-            return ""
+        if self._partial.startswith(self._buffer) and len(self._buffer) < len(self._partial):
+            return ""  # so far the reply starts over: wait for it to pass the partial or to part from it
+        if _common_prefix(self._partial, self._buffer) < MIN_TRIMMED_OVERLAP and len(self._buffer) < min(
+            len(self._partial), OVERLAP_WINDOW
+        ):
+            return ""  # not a restart: wait for enough text to tell a repeated tail
         return self._release()
 
     def finish(self) -> str:
@@ -106,7 +111,19 @@ class OverlapTrimmer:
     def _release(self) -> str:
         self._decided = True
         text, self._buffer = self._buffer, ""
+        restarted = _common_prefix(self._partial, text)
+        if restarted >= MIN_TRIMMED_OVERLAP or restarted == len(self._partial):
+            return text[restarted:]
         return text[_overlap(self._partial, text) :]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return size
 
 
 def _overlap(partial: str, continuation: str) -> int:

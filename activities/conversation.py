@@ -37,8 +37,9 @@ def _user_blocks(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _tool_result(part: dict[str, Any]) -> dict[str, Any]:
+    """A preliminary output (a stop through Temporal's cancellation can leave one last) is progress, not a result."""
     state = part.get("state")
-    if state == "output-available":
+    if state == "output-available" and not part.get("preliminary"):
         output = part.get("output")
         content = output if isinstance(output, str) else json.dumps(output)
         return {"type": "tool_result", "tool_use_id": part["toolCallId"], "content": content}

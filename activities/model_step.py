@@ -29,7 +29,7 @@ from models.settings import Settings
 from models.tables import ToolCall, TurnStep
 from models.turns import ModelStepInput, ModelStepResult, ToolCallRef
 from turnlog import chunks
-from turnlog.append import append_chunks
+from turnlog.append import Fence, append_chunks, claim_stream
 from turnlog.chunks import Chunk
 from turnlog.writer import EventWriter
 
@@ -102,11 +102,20 @@ class ModelStepActivities:
 
     @activity.defn(name=STREAM_MODEL_STEP)
     async def stream_model_step(self, params: ModelStepInput) -> ModelStepResult:
+        """Heartbeats from its first line: a step waiting for a database connection is alive, not retried."""
+        async with heartbeating():
+            return await self._step(params)
+
+    async def _step(self, params: ModelStepInput) -> ModelStepResult:
         info = activity.info()
+        # Claimed before the log is read: an earlier attempt still writing is fenced off from here on, and all it
+        # wrote before is seen below.
+        fence = Fence(params.turn_id, f"{params.step}:{info.attempt}")
         try:
             # Watched from before the stop flag is read: a stop arriving while loading is not missed. From the
             # end of loading to the watch below nothing awaits, so no notification can slip in between.
-            async with self._stops.watch(params.turn_id), self._engine.connect() as conn:
+            async with self._stops.watch(params.turn_id), self._engine.begin() as conn:
+                await claim_stream(conn, fence)
                 turn = await load_turn(conn, params.turn_id)
                 start = await load_step_start(conn, turn, params.step)
                 if any(c.get("type") == "finish-step" for c in start.earlier_attempts):
@@ -129,11 +138,14 @@ class ModelStepActivities:
         try:
             if turn.stop_requested:  # a stop came before this step began: do not start the model at all
                 raise TurnStopped(params.turn_id)
-            async with self._stops.watch(*turn.watched_ids), EventWriter(self._engine, params.turn_id) as log:
+            async with (
+                self._stops.watch(*turn.watched_ids),
+                EventWriter(self._engine, params.turn_id, fence) as log,
+            ):
                 for chunk in _opening_chunks(resume):
                     log.emit(chunk)
                 try:
-                    await self._stream(request, streamed, log, turn, params.step)
+                    await self._stream(request, streamed, log, turn, params.step, fence)
                 except BaseException:
                     for chunk in streamed.open_parts():  # cut short mid-part: close it for the client
                         log.emit(chunk)
@@ -150,7 +162,7 @@ class ModelStepActivities:
             await self._record_tool_calls(conn, turn, params, streamed)
             await self._record_usage(conn, turn, params, info.attempt, streamed)
             await _record_step(conn, turn, params, info.attempt, streamed, Outcome.COMPLETED, None)
-            await append_chunks(conn, params.turn_id, [chunks.finish_step()])
+            await append_chunks(conn, params.turn_id, [chunks.finish_step()], fence)
         return ModelStepResult(
             stop_reason=streamed.stop_reason,
             tool_calls=[ToolCallRef(c.tool_call_id, c.tool_name) for c in streamed.tool_calls],
@@ -168,16 +180,21 @@ class ModelStepActivities:
         return ModelStepResult(stop_reason="tool_use" if calls else "end_turn", tool_calls=calls)
 
     async def _stream(
-        self, request: ModelRequest, streamed: StepChunks, log: EventWriter, turn: TurnContext, step: int
+        self,
+        request: ModelRequest,
+        streamed: StepChunks,
+        log: EventWriter,
+        turn: TurnContext,
+        step: int,
+        fence: Fence,
     ) -> None:
         last_progress = time.monotonic()
         events = self._provider_for(request.model).stream(request)
         async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(heartbeating())
             await stack.enter_async_context(contextlib.aclosing(events))
             parent = None
             if turn.parent_turn_id is not None and turn.agent_call_id is not None:
-                parent = await stack.enter_async_context(EventWriter(self._engine, str(turn.parent_turn_id)))
+                parent = await stack.enter_async_context(EventWriter(self._engine, str(turn.parent_turn_id), fence))
             async for event in events:
                 for chunk in streamed.on(event):
                     log.emit(chunk)

@@ -68,6 +68,11 @@ class ToolCallActivities:
 
     @activity.defn(name=RUN_TOOL_CALL)
     async def run_tool_call(self, params: ToolCallInput) -> ToolCallResult:
+        """Heartbeats from its first line: a call waiting for a database connection is alive, not retried."""
+        async with heartbeating():
+            return await self._call(params)
+
+    async def _call(self, params: ToolCallInput) -> ToolCallResult:
         keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
         async with self._engine.begin() as conn:
             status = (await conn.execute(_FIND, keys)).scalar_one_or_none()
@@ -117,7 +122,7 @@ class ToolCallActivities:
         if claimed.error_text:
             return None, str(claimed.error_text)
         try:
-            async with heartbeating(), EventWriter(self._engine, params.turn_id) as progress:
+            async with EventWriter(self._engine, params.turn_id) as progress:
                 sandbox = await self._ready_sandbox(str(claimed.session_id))
                 context = ToolContext(
                     sandbox=sandbox,

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(url, pool_size=settings.db_pool_size)
         # Streams read the log on every wake-up and ride out database outages by themselves: no ping per read.
         stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
-        hub = EventHub(asyncpg_dsn(url))
+        hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s)
         await hub.start()
         app.state.stream_engine = stream_engine
         app.state.sessions = session_factory(engine)

@@ -50,7 +50,9 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield db
 
 
-DB = Annotated[AsyncSession, Depends(get_db)]
+# Closed when the route function returns, before its response is sent: a stream holds no pooled connection
+# and no transaction (an open one would keep row locks for as long as a viewer watches).
+DB = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 async def get_caller(

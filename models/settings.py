@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         10, ge=1, le=200, description="PostgreSQL connections each process pools (as many again open at peaks)."
     )
+    worker_activity_slots: int = Field(
+        20,
+        ge=1,
+        le=500,
+        description="Activities one worker runs at once; its database pool holds a connection per slot (two at peaks).",
+    )
     turn_event_retention_hours: float = Field(
         24.0, gt=0, description="How long the stream log of a finished turn is kept (the message stays)."
     )

@@ -233,6 +233,8 @@ class Turn(Base):
     step_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # Allocating a stream-log seq locks this row until commit, so events become visible strictly in seq order.
     last_event_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # The model-step attempt that may write to the log ("<step>:<attempt>"); a superseded one is fenced off.
+    stream_owner: Mapped[str | None] = mapped_column(Text)
     stop_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The client's own partial answer sent with a stop; kept only for when the server streamed nothing itself.
     client_snapshot: Mapped[list[Any] | None] = mapped_column()

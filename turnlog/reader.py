@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,25 +11,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from models.enums import FINAL_TURN_STATUSES
 from turnlog import chunks
-from turnlog.chunks import TERMINAL_CHUNK_TYPES, Chunk
+from turnlog.chunks import Chunk
 from turnlog.hub import EventHub
+from turnlog.tail import read_frames
 
 DONE = "data: [DONE]\n\n"
-_log = logging.getLogger("turnflow.turnlog.reader")
-OUTAGE_LIMIT_S = 60.0
-OUTAGE_RETRY_S = 0.5
-BATCH = 500
+KEEP_ALIVE = ": keep-alive\n\n"
+GAP_RETRY_S = 0.5
 
 _ALL = text("SELECT payload FROM turn_events WHERE turn_id = :turn_id ORDER BY seq")
-_AFTER = text(
-    """
-    SELECT seq, payload::text AS payload, payload->>'type' AS kind FROM turn_events
-    WHERE turn_id = :turn_id AND seq > :after ORDER BY seq LIMIT :limit
-    """
-)
-_STATUS = text("SELECT status, last_event_seq FROM turns WHERE id = :turn_id")
 
 
 async def load_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str) -> list[Chunk]:
@@ -48,65 +37,46 @@ def sse_frame(chunk: Chunk, seq: int | None = None) -> str:
 async def tail_turn(
     engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, after: int, keepalive_s: float
 ) -> AsyncIterator[str]:
-    """SSE frames with `id: <seq>`; every stream ends with `data: [DONE]`.
+    """SSE frames with `id: <seq>` after `after`; every stream ends with `data: [DONE]`.
 
-    A database outage (a PostgreSQL restart) is ridden out: reading resumes from the last seq sent, with
-    keep-alives meanwhile; only an outage longer than OUTAGE_LIMIT_S ends the stream with an error.
-    """
-    cursor = _Cursor(after)
-    outage_since: float | None = None
-    while True:
-        try:
-            async for frame in _frames(engine, hub, turn_id, cursor, keepalive_s):
-                outage_since = None
+    Live frames come from the turn's shared reader; only a viewer behind the reader's window reads the gap from the
+    database itself, in batches. A database outage is ridden out with keep-alives; only one longer than the
+    reader's limit ends the stream with an error."""
+    cursor = after
+    async with hub.tail(turn_id, after) as tail:
+        while True:
+            if cursor < tail.base and not tail.failed:
+                try:
+                    async with engine.connect() as conn:
+                        gap = await read_frames(conn, tail.turn_id, cursor, tail.base + 1)
+                except (OSError, SQLAlchemyError):
+                    yield KEEP_ALIVE  # the outage is the reader's to judge; try again shortly
+                    await asyncio.sleep(GAP_RETRY_S)
+                    continue
+                for seq, frame, terminal in gap:
+                    yield frame
+                    cursor = seq
+                    if terminal:
+                        yield DONE
+                        return
+                if gap:
+                    continue
+                cursor = tail.base  # the gap was pruned away: go on with the window
+            frames, changed = tail.frames_after(cursor)
+            for seq, frame in frames:
                 yield frame
-            return
-        except (OSError, SQLAlchemyError) as exc:
-            now = time.monotonic()
-            outage_since = outage_since or now
-            if now - outage_since > OUTAGE_LIMIT_S:
-                _log.error("turn %s: stream read failing since %.0f s: %s", turn_id, now - outage_since, exc)
+                cursor = seq
+                if seq == tail.terminal_seq:
+                    yield DONE
+                    return
+            if tail.failed:
                 yield sse_frame(chunks.error("the stream was interrupted; reconnect to resume"))
                 yield DONE
                 return
-            _log.warning("turn %s: stream read failed after seq %s, retrying: %s", turn_id, cursor.last, exc)
-            yield ": reconnecting\n\n"
-            await asyncio.sleep(OUTAGE_RETRY_S)
-
-
-class _Cursor:
-    def __init__(self, last: int) -> None:
-        self.last = last
-
-
-async def _turn_over(engine: AsyncEngine, turn_id: uuid.UUID, last_sent: int) -> bool:
-    """A finished turn with nothing left to send (its terminal chunk was pruned or never written)."""
-    async with engine.connect() as conn:
-        row = (await conn.execute(_STATUS, {"turn_id": turn_id})).one_or_none()
-    return row is None or (row.status in FINAL_TURN_STATUSES and row.last_event_seq <= last_sent)
-
-
-async def _frames(
-    engine: AsyncEngine, hub: EventHub, turn_id: uuid.UUID, cursor: _Cursor, keepalive_s: float
-) -> AsyncIterator[str]:
-    async with hub.subscription(str(turn_id)) as wake:
-        while True:
-            wake.clear()
-            async with engine.connect() as conn:
-                params = {"turn_id": turn_id, "after": cursor.last, "limit": BATCH}
-                rows = (await conn.execute(_AFTER, params)).all()
-            for row in rows:
-                yield f"id: {row.seq}\ndata: {row.payload}\n\n"
-                cursor.last = row.seq
-                if row.kind in TERMINAL_CHUNK_TYPES:
-                    yield DONE
-                    return
-            if len(rows) == BATCH:
-                continue
-            if not rows and await _turn_over(engine, turn_id, cursor.last):
+            if tail.ended and (tail.terminal_seq is None or cursor >= tail.terminal_seq):
                 yield DONE
                 return
             try:
-                await asyncio.wait_for(wake.wait(), timeout=keepalive_s)
+                await asyncio.wait_for(changed.wait(), timeout=keepalive_s)
             except TimeoutError:
-                yield ": keep-alive\n\n"
+                yield KEEP_ALIVE

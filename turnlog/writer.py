@@ -7,10 +7,10 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from turnlog.append import append_chunks
+from turnlog.append import AttemptSuperseded, Fence, append_chunks
 from turnlog.chunks import Chunk
 
-_log = logging.getLogger("turnflow.event_log")
+_log = logging.getLogger("turnflow.turnlog.writer")
 IDLE_RELEASE_S = 1.0
 
 
@@ -22,9 +22,10 @@ class EventWriter:
     holds none.
     """
 
-    def __init__(self, engine: AsyncEngine, turn_id: str) -> None:
+    def __init__(self, engine: AsyncEngine, turn_id: str, fence: Fence | None = None) -> None:
         self._engine = engine
         self._turn_id = turn_id
+        self._fence = fence
         self._pending: list[Chunk] = []
         self._wake = asyncio.Event()
         self._closed = False
@@ -69,7 +70,10 @@ class EventWriter:
                 if batch:
                     conn = conn or await self._engine.connect()
                     async with conn.begin():
-                        await append_chunks(conn, self._turn_id, batch)
+                        await append_chunks(conn, self._turn_id, batch, self._fence)
+        except AttemptSuperseded as exc:
+            _log.info("turn %s: %s; this attempt stops writing", self._turn_id, exc)
+            self._error = exc
         except Exception as exc:
             _log.exception("turn %s: appending to the stream log failed", self._turn_id)
             self._error = exc

@@ -73,6 +73,12 @@ def test_prefill_only_for_models_that_accept_it(model: str, prefill: bool) -> No
         ("Hi ", ["Hi there"], "there"),  # the whole (short) partial repeated
         ("It is 42", [" degrees"], " degrees"),  # no overlap with a one-character chance match
         ("a b", [" b c"], " b c"),  # a short chance match is not a repeat
+        # The model starts its reply over instead of continuing: the whole repeat goes, however long.
+        ("word " * 300, ["word " * 150, "word " * 150, "and on"], "and on"),
+        ("word " * 300, ["word " * 100, "w", "ord " + "word " * 199], ""),
+        # It starts over, then words it differently: the repeated opening goes, the new wording stays.
+        ("The cause was a lease " * 40, ["The cause was a lease", " that expired"], "that expired"),
+        ("The answer is", ["The end."], "The end."),  # a few shared words are not a restart
     ],
 )
 def test_overlap_trimmer(partial: str, deltas: list[str], expected: str) -> None:

@@ -1,7 +1,8 @@
 """An offline model: deterministic streamed text and a real tool call, through the same activities as Claude.
 
-It makes `make dev` useful with no API key. A message starting with `$ ` runs that command; any other
-message first lists the workspace with `bash`, then answers quoting the tool's output. Asked to name a session
+It makes `make dev` useful with no API key. A directive at the start of the user's message picks the tool it
+calls (scripted_directives.py: a command, a question, a sub-agent, triage, a slow command, a file); any other
+message first lists the workspace with `bash`; then it answers quoting the tool's output. Asked to name a session
 or draft its handoff, it writes from the request alone.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from activities.model.events import BlockDelta, BlockStart, BlockStop, ModelEvent, ModelRequest, StepStop, Usage
+from activities.model.scripted_directives import ToolCall, first_call, next_call
 from activities.model.scripted_writing import written_answer
 
 SCRIPTED_MODEL = "scripted"
@@ -39,6 +41,16 @@ def _tool_output(result: dict[str, Any]) -> str:
     return str(parsed.get("output", raw)).strip() if isinstance(parsed, dict) else raw
 
 
+def _call_answered(messages: list[dict[str, Any]], result: dict[str, Any]) -> ToolCall | None:
+    """The tool call a result answers, from the assistant message before it."""
+    if len(messages) < 2 or isinstance(messages[-2]["content"], str):
+        return None
+    for block in messages[-2]["content"]:
+        if block.get("type") == "tool_use" and block.get("id") == result.get("tool_use_id"):
+            return str(block["name"]), dict(block.get("input") or {})
+    return None
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text)
 
@@ -61,16 +73,16 @@ class ScriptedProvider:
         results = _tool_results(last)
         input_tokens = sum(len(json.dumps(m)) for m in request.messages) // 4
         yield Usage(input_tokens=input_tokens, output_tokens=1)
+        tool: ToolCall | None
         if results:
-            reply = f"The tool answered:\n\n{_tool_output(results[0])[:1500]}\n\nThat is all I can do offline."
-            tool: tuple[str, dict[str, Any]] | None = None
-        else:
-            said = _text(last).strip()
-            if said.startswith("$ "):
-                reply, tool = "Running your command.", ("bash", {"command": said[2:]})
+            previous = _call_answered(request.messages, results[0])
+            tool = next_call(previous) if previous is not None else None
+            if tool is not None:
+                reply = f"Now {tool[0]}."
             else:
-                reply = f"You said: {said[:500]}. Let me look at the workspace first."
-                tool = ("bash", {"command": "ls -la"})
+                reply = f"The tool answered:\n\n{_tool_output(results[0])[:1500]}\n\nThat is all I can do offline."
+        else:
+            reply, tool = first_call(_text(last).strip())
         async for event in self._text_block(reply):
             yield event
         if tool is not None:

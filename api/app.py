@@ -7,15 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
 from api.body_limit import BodyLimitMiddleware
+from api.docs import install_docs
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
 from models.database import asyncpg_dsn, create_engine, session_factory
 from models.settings import Settings, get_settings
 from turnlog.hub import EventHub
 
+# Headers a browser script may read from a response: which turn a send started, where to resume it.
+EXPOSED_HEADERS = ["X-Turn-Id", "Location"]
 DESCRIPTION = """
 Durable chat turns on Temporal. Every route needs `Authorization: Bearer <api key>`
 (`turnflow keys create --account NAME`); every error is an RFC 9457 problem document.
@@ -45,10 +49,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     logging.basicConfig(level=settings.log_level.upper())
-    app = FastAPI(title="turnflow", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="turnflow",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outermost, so that errors (413, 401, 5xx) carry the CORS headers a browser needs to read them.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
+    install_docs(app)
     app.include_router(sessions.router)
     app.include_router(session_lifecycle.router)
     app.include_router(chats.router)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 STACK_FILE = "stack.json"
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
@@ -18,6 +18,14 @@ class Settings(BaseSettings):
     """turnflow settings. Defaults suit `turnflow dev` on a laptop."""
 
     model_config = SettingsConfigDict(env_prefix="TURNFLOW_", extra="ignore", populate_by_name=True)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """A comma-separated list in the environment; a list when set in code."""
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     data_dir: Path = Field(
         Path(".turnflow"),
@@ -38,6 +46,10 @@ class Settings(BaseSettings):
     temporal_port: int = Field(7233, ge=1, le=65535, description="gRPC port of the dev Temporal server.")
     temporal_ui_port: int | None = Field(
         None, ge=1, le=65535, description="Temporal Web UI port of `turnflow dev`. Unset: temporal_port + 1000."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API, comma-separated (e.g. https://app.example.com).",
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body the API accepts.")
     page_size_default: int = Field(50, ge=1, le=500, description="Page size when a list request names none.")

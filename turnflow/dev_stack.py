@@ -31,6 +31,8 @@ START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 10.0
 _POLL_S = 0.05
 DEV_KEY_FILE = "dev-api-key"
+# Where `npm run dev` serves the web app while it is being worked on.
+VITE_DEV_PORT = 5173
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,17 @@ class DevStack:
         data_dir = ["--data-dir", str(self._data_dir)]
         for n in range(1, self._workers + 1):
             await self._spawn(f"worker {n}", ["worker", *data_dir], env)
-        await self._spawn("API", ["api", *data_dir, "--port", str(self._settings.api_port)], env)
+        await self._spawn("API", ["api", *data_dir, "--port", str(self._settings.api_port)], env | self._cors_env())
         health = f"{self._api_url}/healthz"
         await self._wait_for("the API", lambda: asyncio.to_thread(_answers_ok, health))
         return key
+
+    def _cors_env(self) -> dict[str, str]:
+        """The web app's origins (served by the API itself, or by Vite's dev server), unless the shell names others."""
+        port = self._settings.api_port
+        vite = [f"http://{host}:{VITE_DEV_PORT}" for host in ("127.0.0.1", "localhost")]
+        origins = [self._api_url, f"http://localhost:{port}", *vite]
+        return {"TURNFLOW_CORS_ORIGINS": os.environ.get("TURNFLOW_CORS_ORIGINS") or ",".join(origins)}
 
     async def _start_temporal(self) -> None:
         argv = dev_server_argv(

@@ -21,6 +21,7 @@ from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
 from activities.tool_calls import ToolCallActivities
 from activities.turn_records import TurnRecordActivities
+from activities.worker_presence import PresenceInterceptor, WorkerPresence
 from models.database import session_factory
 from models.settings import Settings
 from workflows.chat_turn import ChatTurnWorkflow
@@ -31,8 +32,15 @@ from workflows.spend_digest import SpendDigestWorkflow
 from workflows.subagent import SubAgentWorkflow
 
 
-def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops: StopListener) -> Worker:
-    """`stops` must be started: it is how a stop reaches a running activity within milliseconds."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    stops: StopListener,
+    presence: WorkerPresence | None = None,
+) -> Worker:
+    """`stops` must be started: it is how a stop reaches a running activity within milliseconds. A started
+    `presence` records the attempts this worker runs, so survivors retry them at once should it die."""
     retention = EventRetentionActivities(session_factory(engine))
     records = TurnRecordActivities(engine, settings)
     providers = provider_factory(settings)
@@ -77,6 +85,7 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
         ],
         # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
         max_concurrent_activities=settings.worker_activity_slots,
+        interceptors=[PresenceInterceptor(presence)] if presence is not None else [],
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
         # Heartbeats reach the server within half a second (the default holds them for 0.8 x the timeout), so the

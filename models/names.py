@@ -57,3 +57,6 @@ TURN_CONTROL_CHANNEL = "turn_control"
 # MODEL_ERROR_PREFIX and their messages are meant for the user.
 TURN_STOPPED_ERROR = "TurnStopped"
 MODEL_ERROR_PREFIX = "Model"
+# A survivor fails the attempts of a worker whose database session ended with this type (retryable), so Temporal
+# retries them at once instead of after their heartbeat timeout.
+WORKER_LOST_ERROR = "WorkerLost"

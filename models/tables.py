@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     Text,
@@ -336,3 +337,28 @@ class UsageEvent(Base):
     cache_read_tokens: Mapped[int] = _counter()
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), server_default="0")
     created_at: Mapped[datetime] = _created()
+
+
+class WorkerSession(Base):
+    """A worker process and the database session it holds for its life: when that session is gone, so is the
+    worker, and a survivor fails the attempts it was running."""
+
+    __tablename__ = "worker_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    backend_pid: Mapped[int] = mapped_column(Integer)
+    backend_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    task_queue: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = _created()
+
+
+class WorkerAttempt(Base):
+    """An activity attempt a worker is running, by its Temporal task token."""
+
+    __tablename__ = "worker_attempts"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("worker_sessions.id", ondelete="CASCADE"), primary_key=True)
+    task_token: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    activity: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = _created()

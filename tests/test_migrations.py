@@ -30,6 +30,8 @@ TABLES = {
     "tool_calls",
     "turn_steps",
     "session_status_updates",
+    "worker_sessions",
+    "worker_attempts",
 }
 
 

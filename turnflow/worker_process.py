@@ -9,6 +9,7 @@ import signal
 from temporalio.client import Client
 
 from activities.stop_listener import StopListener
+from activities.worker_presence import WorkerPresence
 from models.database import asyncpg_dsn, create_engine
 from models.settings import Settings
 from turnflow.errors import CommandError
@@ -30,9 +31,11 @@ async def run_worker(settings: Settings) -> None:
     # One connection per activity slot, as many again at peaks (a sub-agent step writes two logs at once).
     engine = create_engine(database_url, pool_size=settings.worker_activity_slots)
     stops = StopListener(asyncpg_dsn(database_url))
+    presence = WorkerPresence(asyncpg_dsn(database_url), client, settings.task_queue)
     try:
         try:
             await stops.start()
+            await presence.start()
         except OSError as exc:
             raise CommandError(f"cannot reach the database at {display_url(database_url)} ({exc})") from None
         await ensure_prune_schedule(
@@ -42,7 +45,7 @@ async def run_worker(settings: Settings) -> None:
             await ensure_digest_schedule(
                 client, task_queue=settings.task_queue, interval_minutes=settings.digest_interval_minutes
             )
-        worker = build_worker(client, settings, engine, stops)
+        worker = build_worker(client, settings, engine, stops, presence)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,5 +59,6 @@ async def run_worker(settings: Settings) -> None:
             await worker.shutdown()
         await running  # re-raises a worker that failed on its own
     finally:
+        await presence.stop()
         await stops.stop()
         await engine.dispose()

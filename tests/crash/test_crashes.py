@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from temporalio.api.enums.v1 import TimeoutType
 
+from models.names import WORKER_LOST_ERROR
 from tests.crash.process_stack import ProcessStack
 from tests.polling import wait_until
 from tests.replay import assert_replays
@@ -28,6 +30,24 @@ def _expected_text(words: int = WORDS) -> str:
 
 def _calls_for(standin: StandIn, chat_id: str) -> list[Call]:
     return standin.turn_calls(chat_id)
+
+
+async def _why_retried(stack: ProcessStack, workflow_id: str) -> list[str]:
+    """For each retried activity attempt in the turn's history, what ended the attempt before it: WorkerLost (a
+    survivor failed it at once) or the heartbeat timeout."""
+    assert stack.client is not None
+    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    causes = []
+    for event in history.events:
+        if event.HasField("activity_task_started_event_attributes"):
+            started = event.activity_task_started_event_attributes
+            if started.attempt > 1:
+                failure = started.last_failure
+                if failure.HasField("timeout_failure_info"):
+                    causes.append(TimeoutType.Name(failure.timeout_failure_info.timeout_type))
+                else:
+                    causes.append(failure.application_failure_info.type or failure.message)
+    return causes
 
 
 async def _read_deltas(events: AsyncIterator[SseEvent], into: list[SseEvent], count: int) -> None:
@@ -80,6 +100,45 @@ async def test_worker_killed_mid_stream_resumes_on_another_worker(
     first, retry = _calls_for(standin, chat_id)
     assert first.disconnected_at is not None and not first.finished
     assert "<partial_reply>" in json.dumps(retry.body["messages"][-1]), "the retry asked to continue"
+    turn = (await crash_http.get(f"/turns/{answer['metadata']['turnId']}")).json()
+    assert await _why_retried(crash_stack, turn["workflowId"]) == [WORKER_LOST_ERROR], "the survivor's fast path"
+
+
+async def test_with_no_survivor_the_heartbeat_timeout_retries(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient, standin: StandIn
+) -> None:
+    """Both workers gone: nobody fails the dead one's attempt, its heartbeat timeout does, and a worker started
+    afterwards finishes the turn exactly."""
+    chat_id = new_chat_id()
+    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:40]]")]}
+    received: list[SseEvent] = []
+    async with crash_http.stream("POST", "/chat/workflow", json=body) as response:
+        events = sse_events(response)
+        await _read_deltas(events, received, 10)
+        victim = crash_stack.worker_serving(_calls_for(standin, chat_id)[-1].peer_port or 0)
+        bystanders = [w for w in crash_stack.workers if w is not victim]
+        for worker in bystanders:
+            await worker.stop(10)
+        await crash_stack.kill(victim)
+        crash_stack.workers.clear()
+        turn_id = received[0].chunk["messageMetadata"]["turnId"]
+        workflow_id = (await crash_http.get(f"/turns/{turn_id}")).json()["workflowId"]
+        await wait_until(lambda: _retry_scheduled(crash_stack, workflow_id), "the heartbeat timeout to fire")
+        for _ in range(2):
+            await crash_stack.start_worker()
+        received += await read_until_done(events)
+    answer = await _check_turn(crash_stack, crash_http, chat_id, received)
+    text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
+    assert text == _expected_text(), "continued where the dead worker stopped, nothing repeated"
+    assert await _why_retried(crash_stack, workflow_id) == ["TIMEOUT_TYPE_HEARTBEAT"]
+
+
+async def _retry_scheduled(stack: ProcessStack, workflow_id: str) -> bool:
+    """The model step's first attempt has failed and its next one waits for a worker."""
+    assert stack.client is not None
+    described = await stack.client.get_workflow_handle(workflow_id).describe()
+    pending = described.raw_description.pending_activities
+    return any(activity.attempt > 1 for activity in pending)
 
 
 async def test_worker_killed_mid_tool_never_reruns_completed_or_unsafe_tools(

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
+from api import chat_workflow, chats, session_lifecycle, sessions, stops, tokens, turns, usage
 from api.body_limit import BodyLimitMiddleware
 from api.docs import install_docs
+from api.key_revocations import RevokedKeys
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
 from models.database import asyncpg_dsn, create_engine, session_factory
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
         hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s)
         await hub.start()
+        revoked = RevokedKeys(asyncpg_dsn(url))
+        await revoked.start()
+        app.state.revoked_keys = revoked
         app.state.stream_engine = stream_engine
         app.state.sessions = session_factory(engine)
         app.state.event_hub = hub
@@ -44,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await revoked.stop()
             await hub.stop()
             await stream_engine.dispose()
             await engine.dispose()
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.browser_token_secret = settings.resolved_browser_token_secret()
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outermost, so that errors (413, 401, 5xx) carry the CORS headers a browser needs to read them.
@@ -77,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(turns.router)
     app.include_router(stops.router)
     app.include_router(usage.router)
+    app.include_router(tokens.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -8,6 +8,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
+from api.ownership import visible_chats
 from api.problems import not_found
 from models.enums import MessageRole
 from models.tables import Chat, ChatMessage, ChatRead, Session
@@ -40,7 +41,7 @@ def chat_rows(caller: Caller) -> Select[Any]:
             func.coalesce(last_read, 0).label("last_read_seq"),
         )
         .join(Session, and_(Session.id == Chat.session_id))
-        .where(Chat.account_id == caller.account_id)
+        .where(visible_chats(caller))
     )
 
 

@@ -14,6 +14,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
+from api.ownership import visible_chats
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import pending_question, save_answer, wake_turn
 from api.temporal import Temporal
@@ -105,7 +106,7 @@ async def _continue_after_answers(
 ) -> StreamingResponse:
     """The AI SDK way of answering: the client set the question's tool output (addToolOutput) and re-posted with
     messageId = the answer's id. The same turn goes on, streamed into the same message."""
-    chat = await db.scalar(select(Chat).where(Chat.id == body.id, Chat.account_id == caller.account_id))
+    chat = await db.scalar(select(Chat).where(Chat.id == body.id, visible_chats(caller)))
     if chat is None:
         raise not_found("chat", body.id, "id")
     turn = await db.get(Turn, chat.active_turn_id) if chat.active_turn_id else None
@@ -148,7 +149,7 @@ async def resume_chat_stream(
     db: DB,
     caller: CurrentCaller,
 ) -> Response:
-    chat = await db.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == caller.account_id))
+    chat = await db.scalar(select(Chat).where(Chat.id == chat_id, visible_chats(caller)))
     if chat is None:
         raise not_found("chat", chat_id, "chat_id")
     if chat.active_turn_id is None:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from api.chat_queries import chat_rows, load_chat_row, row_fields
 from api.dependencies import DB, AppSettings, CurrentCaller
+from api.ownership import visible_chats
 from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import pending_question
@@ -48,13 +49,15 @@ def new_chat_id() -> str:
     response_model=ChatOut,
     responses={
         200: {"description": "The chat already existed (same id, same session)", "model": ChatOut},
-        **problem_responses(400, 401, 404, 409, 413, 422),
+        **problem_responses(400, 401, 403, 404, 409, 413, 422),
     },
     summary="Create a chat in a session (idempotent on a client-supplied id)",
 )
 async def create_chat(
     session_id: uuid.UUID, body: ChatCreate, response: Response, db: DB, caller: CurrentCaller
 ) -> ChatOut:
+    if caller.chat_scope is not None:
+        raise ProblemError(403, "token-scope", "this browser token is limited to one chat")
     session = await lock_session(db, caller, session_id)
     reject_archived(session.status)
     chat_id = body.id or new_chat_id()
@@ -113,8 +116,8 @@ async def get_chat(chat_id: ChatId, db: DB, caller: CurrentCaller) -> ChatOut:
 
 @router.patch("/chats/{chat_id}", response_model=ChatOut, responses=problem_responses(400, 401, 404, 413, 422))
 async def rename_chat(chat_id: ChatId, body: ChatPatch, db: DB, caller: CurrentCaller) -> ChatOut:
-    chat = await db.get(Chat, chat_id)
-    if chat is None or chat.account_id != caller.account_id:
+    chat = await db.scalar(select(Chat).where(Chat.id == chat_id, visible_chats(caller)))
+    if chat is None:
         raise not_found("chat", chat_id, "chat_id")
     chat.title = body.title
     await db.commit()

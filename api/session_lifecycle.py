@@ -13,6 +13,7 @@ from sqlalchemy import func, select, tuple_
 
 from api.dependencies import DB, AppSettings, Caller, CurrentCaller
 from api.handoff_draft import stream_handoff_draft
+from api.ownership import visible_sessions
 from api.pagination import CursorParam, decode_keyset_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
 from api.session_queries import check_transition, load_session_out, lock_session, reject_archived
@@ -138,7 +139,7 @@ async def patch_triage(session_id: uuid.UUID, body: TriagePatch, db: DB, caller:
 
 
 async def _owned_session(db: DB, caller: Caller, session_id: uuid.UUID) -> Session:
-    session = await db.scalar(select(Session).where(Session.id == session_id, Session.account_id == caller.account_id))
+    session = await db.scalar(select(Session).where(Session.id == session_id, visible_sessions(caller)))
     if session is None:
         raise not_found("session", session_id, "session_id")
     return session

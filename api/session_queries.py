@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
+from api.ownership import visible_sessions
 from api.problems import ProblemError, not_found
 from models.enums import MessageRole, SessionStatus, can_transition
 from models.session_schemas import SessionOut
@@ -37,7 +38,7 @@ def session_rows(caller: Caller) -> Select[Any]:
         .scalar_subquery()
     )
     return select(Session, message_count.label("message_count"), unread_count.label("unread_count")).where(
-        Session.account_id == caller.account_id
+        visible_sessions(caller)
     )
 
 
@@ -71,9 +72,7 @@ def check_transition(status: str, target: SessionStatus) -> None:
 async def lock_session(db: AsyncSession, caller: Caller, session_id: uuid.UUID) -> Session:
     """The session row, locked for a status change so two changes cannot interleave."""
     session = (
-        await db.execute(
-            select(Session).where(Session.id == session_id, Session.account_id == caller.account_id).with_for_update()
-        )
+        await db.execute(select(Session).where(Session.id == session_id, visible_sessions(caller)).with_for_update())
     ).scalar_one_or_none()
     if session is None:
         raise not_found("session", session_id, "session_id")

@@ -61,14 +61,16 @@ def _external_refs(values: list[str] | None) -> dict[str, str]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOut,
-    responses=problem_responses(400, 401, 413, 422),
+    responses=problem_responses(400, 401, 403, 413, 422),
     summary="Create a session",
 )
 async def create_session(body: SessionCreate, db: DB, caller: CurrentCaller) -> SessionOut:
     values = body.model_dump(exclude_unset=True, exclude={"evidence_items"})
     if body.evidence_items is not None:
         values["evidence_items"] = [item.model_dump() for item in body.evidence_items]
-    session = Session(account_id=caller.account_id, **values)
+    if caller.session_scope is not None or caller.chat_scope is not None:
+        raise ProblemError(403, "token-scope", "this browser token is limited to one session or chat")
+    session = Session(account_id=caller.account_id, owner_subject=caller.subject, **values)
     db.add(session)
     await db.commit()
     return await load_session_out(db, caller, session.id)

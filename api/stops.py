@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import DB, CurrentCaller
+from api.ownership import visible_chats, visible_turns
 from api.problems import not_found, problem_responses
 from api.temporal import Temporal
 from api.turn_control import request_stop
@@ -51,7 +52,7 @@ async def stop_chat_turn(
     temporal: Temporal,
     body: Annotated[StopRequest | None, Body()] = None,
 ) -> StopResult:
-    chat = await db.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == caller.account_id))
+    chat = await db.scalar(select(Chat).where(Chat.id == chat_id, visible_chats(caller)))
     if chat is None:
         raise not_found("chat", chat_id, "chat_id")
     request = body or StopRequest()
@@ -72,7 +73,7 @@ async def stop_chat_turn(
 async def cancel_turn(
     turn_id: uuid.UUID, response: Response, db: DB, caller: CurrentCaller, temporal: Temporal
 ) -> StopResult:
-    turn = await db.get(Turn, turn_id, with_for_update=True)
-    if turn is None or turn.account_id != caller.account_id:
+    turn = await db.scalar(select(Turn).where(Turn.id == turn_id, visible_turns(caller)).with_for_update())
+    if turn is None:
         raise not_found("turn", turn_id, "turn_id")
     return await _stop(db, temporal, turn, None, response)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
+from api.ownership import narrowed, visible_sessions
 from api.problems import ProblemError, not_found
 from api.session_queries import reject_archived
 from models.chat_turn_schemas import ChatTurnRequest, UIMessageIn
@@ -44,14 +45,17 @@ class StartedTurn:
 
 
 async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnRequest) -> Chat:
+    if caller.chat_scope is not None and body.id != caller.chat_scope:
+        raise not_found("chat", body.id, "id")  # a token for one chat starts no other
+    session_id = body.session_id or caller.session_scope
     chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
     if chat is None:
-        if body.session_id is not None:
-            session = await db.get(Session, body.session_id)
-            if session is None or session.account_id != caller.account_id:
-                raise not_found("session", body.session_id, "sessionId")
+        if session_id is not None:
+            session = await db.scalar(select(Session).where(Session.id == session_id, visible_sessions(caller)))
+            if session is None:
+                raise not_found("session", session_id, "sessionId")
         else:
-            session = Session(account_id=caller.account_id, subject_id=body.subject_id)
+            session = Session(account_id=caller.account_id, subject_id=body.subject_id, owner_subject=caller.subject)
             db.add(session)
             await db.flush()
         await db.execute(
@@ -63,6 +67,9 @@ async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnR
         assert chat is not None
     if chat.account_id != caller.account_id:
         raise ProblemError(409, "chat-id-taken", f"chat id {body.id!r} is already in use", field="id")
+    visible = select(Session.id).where(Session.id == chat.session_id, visible_sessions(caller))
+    if narrowed(caller) and await db.scalar(visible) is None:
+        raise not_found("chat", body.id, "id")  # another end user's chat, seen through a browser token
     if body.session_id is not None and body.session_id != chat.session_id:
         raise ProblemError(409, "chat-in-other-session", "this chat belongs to another session", field="sessionId")
     return chat

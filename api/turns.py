@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from api.chat_workflow import STREAM_RESPONSE
 from api.dependencies import DB, CurrentCaller
+from api.ownership import visible_turns
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import answered_but_waiting, pending_question, save_answer, wake_turn
 from api.temporal import Temporal
@@ -24,8 +25,8 @@ router = APIRouter(prefix="/turns", tags=["turns"])
 
 
 async def _turn(db: DB, caller: CurrentCaller, turn_id: uuid.UUID) -> Turn:
-    turn = await db.get(Turn, turn_id)
-    if turn is None or turn.account_id != caller.account_id:
+    turn = await db.scalar(select(Turn).where(Turn.id == turn_id, visible_turns(caller)))
+    if turn is None:
         raise not_found("turn", turn_id, "turn_id")
     return turn
 

@@ -12,6 +12,7 @@ from sqlalchemy import Date, cast, distinct, func, literal_column, select
 from sqlalchemy.sql.elements import Label
 
 from api.dependencies import DB, CurrentCaller
+from api.ownership import visible_usage
 from api.problems import ProblemError, problem_responses
 from models.tables import UsageEvent
 from models.usage_schemas import UsageGroup, UsageReport, UsageRow
@@ -90,7 +91,7 @@ async def get_usage(
     if start is not None and end is not None and start > end:
         raise ProblemError(422, "validation-error", "`from` must not be after `to`", field="from")
     keys = [_KEYS[group] for group in groups]
-    query = select(*keys, *_TOTALS).where(UsageEvent.account_id == caller.account_id)
+    query = select(*keys, *_TOTALS).where(visible_usage(caller))
     if session_id is not None:
         query = query.where(UsageEvent.session_id == session_id)
     if chat_id is not None:

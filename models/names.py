@@ -60,3 +60,6 @@ MODEL_ERROR_PREFIX = "Model"
 # A survivor fails the attempts of a worker whose database session ended with this type (retryable), so Temporal
 # retries them at once instead of after their heartbeat timeout.
 WORKER_LOST_ERROR = "WorkerLost"
+# pg_notify channel a database trigger sends a revoked API key's id on, so every API process refuses its browser
+# tokens at once without a database read per request.
+API_KEY_REVOKED_CHANNEL = "api_key_revoked"

@@ -11,6 +11,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 STACK_FILE = "stack.json"
+# Written by `turnflow dev` into its data dir; read by every process that joins that stack.
+BROWSER_TOKEN_SECRET_FILE = "browser-token-secret"
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
 
 
@@ -46,6 +48,12 @@ class Settings(BaseSettings):
     temporal_port: int = Field(7233, ge=1, le=65535, description="gRPC port of the dev Temporal server.")
     temporal_ui_port: int | None = Field(
         None, ge=1, le=65535, description="Temporal Web UI port of `turnflow dev`. Unset: temporal_port + 1000."
+    )
+    browser_token_secret: SecretStr | None = Field(
+        None,
+        min_length=32,
+        description="Signs browser tokens (POST /browser-tokens); at least 32 characters. Unset: browser tokens "
+        "are off. `turnflow dev` generates one into the data dir.",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -138,6 +146,13 @@ class Settings(BaseSettings):
 
     def resolved_temporal_address(self) -> str:
         return self.temporal_address or self._stack().get("temporal_address") or "localhost:7233"
+
+    def resolved_browser_token_secret(self) -> bytes | None:
+        """The secret browser tokens are signed with: the setting, else the `turnflow dev` stack's on data_dir."""
+        if self.browser_token_secret is not None:
+            return self.browser_token_secret.get_secret_value().encode()
+        path = self.data_dir / BROWSER_TOKEN_SECRET_FILE
+        return path.read_bytes().strip() if path.is_file() else None
 
     def default_model(self) -> str:
         if self.model:

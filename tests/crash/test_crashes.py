@@ -167,6 +167,8 @@ async def test_worker_killed_mid_tool_never_reruns_completed_or_unsafe_tools(
         victim = crash_stack.worker_running("sleep 37")
         await crash_stack.kill(victim)
         received += await read_until_done(events)
+        # Read at once: the sandbox hibernates (and its workspace leaves the disk) a second after the turn.
+        lines = sorted(effects.read_text().splitlines())
     crash_stack.workers.remove(victim)
     await crash_stack.start_worker()
     for orphan in psutil.process_iter(["cmdline"]):
@@ -174,7 +176,6 @@ async def test_worker_killed_mid_tool_never_reruns_completed_or_unsafe_tools(
             orphan.kill()
 
     answer = await _check_turn(crash_stack, crash_http, chat_id, received)
-    lines = sorted(effects.read_text().splitlines())
     assert lines == ["quick", "slow-start"], "the quick tool ran once; the interrupted one was not re-run"
     tools = [p for p in answer["parts"] if p["type"] == "tool-bash"]
     assert [t["state"] for t in tools] == ["output-available", "output-error"]

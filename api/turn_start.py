@@ -89,9 +89,10 @@ def _new_user_message(body: ChatTurnRequest) -> UIMessageIn:
 
 
 async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, default_model: str) -> StartedTurn:
-    """Commits the send or raises a problem; nothing is half-written either way."""
+    """Commits the send or raises a problem; nothing is half-written either way. Locks the chat, then its session
+    (the order of turnlog/lock_order.py)."""
     chat = await _lock_or_create_chat(db, caller, body)
-    session = await db.get(Session, chat.session_id)
+    session = await db.get(Session, chat.session_id, with_for_update=True)
     assert session is not None
     reject_archived(session.status, field="sessionId")
     if body.model is not None and body.model != chat.model_id:
@@ -103,6 +104,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
         user_message = _new_user_message(body)
         repeat = await db.scalar(select(Turn).where(Turn.chat_id == chat.id, Turn.user_message_id == user_message.id))
         if repeat is not None:
+            await db.commit()  # an early return ends its transaction too: the chat row stays locked otherwise
             return StartedTurn(
                 repeat.id, repeat.workflow_id, chat.id, chat.session_id, repeat.model_id or model, False, existing=True
             )
@@ -206,21 +208,3 @@ async def _reset_last_assistant(db: AsyncSession, chat: Chat, body: ChatTurnRequ
         .limit(1)
     )
     return last.id
-
-
-async def abandon_turn(db: AsyncSession, started: StartedTurn, reason: str) -> None:
-    """Undoes the slot claim of a turn whose workflow could not start; the user's message stays saved."""
-    turn = await db.get(Turn, started.turn_id, with_for_update=True)
-    assert turn is not None
-    turn.status, turn.finished_at, turn.error = TurnStatus.FAILED.value, func.now(), {"message": reason}
-    await db.flush()
-    await append_chunks(await db.connection(), turn.id, [chunks.error(reason)])
-    await db.execute(
-        update(ChatMessage)
-        .where(ChatMessage.chat_id == turn.chat_id, ChatMessage.id == turn.assistant_message_id)
-        .values(status=MessageStatus.FAILED.value)
-    )
-    await db.execute(
-        update(Chat).where(Chat.id == turn.chat_id, Chat.active_turn_id == turn.id).values(active_turn_id=None)
-    )
-    await db.commit()

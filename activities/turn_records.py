@@ -30,7 +30,9 @@ from turnlog.ending import end_turn
 _log = logging.getLogger("turnflow.turn_records")
 
 # The session is locked before the turn, in the order every transaction follows (turnlog/lock_order.py).
-_LOCK_SESSION = text("SELECT 1 FROM sessions WHERE id = (SELECT session_id FROM turns WHERE id = :turn_id) FOR UPDATE")
+_LOCK_SESSION = text(
+    "SELECT 1 FROM sessions WHERE id = (SELECT session_id FROM turns WHERE id = :turn_id) FOR NO KEY UPDATE"
+)
 _BEGIN = text(
     """
     WITH t AS (

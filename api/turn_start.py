@@ -44,7 +44,7 @@ class StartedTurn:
 
 
 async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnRequest) -> Chat:
-    chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
+    chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update(key_share=True))
     if chat is None:
         if body.session_id is not None:
             session = await db.get(Session, body.session_id)
@@ -59,7 +59,7 @@ async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnR
             .values(id=body.id, session_id=session.id, account_id=caller.account_id, model_id=body.model)
             .on_conflict_do_nothing(index_elements=[Chat.id])
         )
-        chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
+        chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update(key_share=True))
         assert chat is not None
     if chat.account_id != caller.account_id:
         raise ProblemError(409, "chat-id-taken", f"chat id {body.id!r} is already in use", field="id")
@@ -92,7 +92,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
     """Commits the send or raises a problem; nothing is half-written either way. Locks the chat, then its session
     (the order of turnlog/lock_order.py)."""
     chat = await _lock_or_create_chat(db, caller, body)
-    session = await db.get(Session, chat.session_id, with_for_update=True)
+    session = await db.get(Session, chat.session_id, with_for_update={"key_share": True})
     assert session is not None
     reject_archived(session.status, field="sessionId")
     if body.model is not None and body.model != chat.model_id:

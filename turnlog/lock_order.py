@@ -7,6 +7,9 @@ need). Appending to a turn's stream log updates the turn row (its seq counter), 
 transaction that appends and then changes a tool call follows the order; one that changed the tool call first
 would not. No transaction stays open across a network wait or while a response streams, and an early return ends
 its transaction like any other.
+
+Locks are taken FOR NO KEY UPDATE, the strength a plain UPDATE takes: no key ever changes, and the KEY SHARE locks
+that inserting a referencing row takes (a usage event's chat and session, a stream event's turn) do not wait for it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _TURN_IDS = text("SELECT chat_id, session_id FROM turns WHERE id = :turn_id")
-_LOCK_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR UPDATE")
-_LOCK_SESSION = text("SELECT 1 FROM sessions WHERE id = :session_id FOR UPDATE")
+_LOCK_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR NO KEY UPDATE")
+_LOCK_SESSION = text("SELECT 1 FROM sessions WHERE id = :session_id FOR NO KEY UPDATE")
 _LOCK_TURN = text(
     """
     SELECT id, chat_id, session_id, number, workflow_id, status, assistant_message_id, client_snapshot FROM turns
-    WHERE id = :turn_id FOR UPDATE
+    WHERE id = :turn_id FOR NO KEY UPDATE
     """
 )
 

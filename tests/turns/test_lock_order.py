@@ -91,7 +91,7 @@ async def test_send_racing_the_end_of_the_active_turn(
     seeded = await seed_turn(db_sessions, tenant)
     ending, (response, events) = await _race_behind(
         engine,
-        "SELECT 1 FROM sessions WHERE id = :id FOR UPDATE",
+        "SELECT 1 FROM sessions WHERE id = :id FOR NO KEY UPDATE",
         {"id": seeded.session_id},
         lambda: _finish(engine, seeded),
         lambda: send(http, seeded.chat_id, "after that", multitaskStrategy="enqueue"),
@@ -122,7 +122,7 @@ async def test_stop_racing_the_end_of_the_turn(
     seeded = await seed_turn(db_sessions, tenant)
     ending, stopped = await _race_behind(
         engine,
-        "SELECT 1 FROM turns WHERE id = :id FOR UPDATE",
+        "SELECT 1 FROM turns WHERE id = :id FOR NO KEY UPDATE",
         {"id": seeded.turn_id},
         lambda: _finish(engine, seeded),
         lambda: http.post(f"/chat/workflow/{seeded.chat_id}/stop", json={"turnId": str(seeded.turn_id)}),
@@ -157,7 +157,7 @@ async def test_answer_racing_the_close_of_the_question(
         return await questions.close_question(ToolCallInput(str(seeded.turn_id), call_id, ASK_USER_QUESTION_TOOL))
 
     seq, closed = await _race_behind(
-        engine, "SELECT 1 FROM turns WHERE id = :id FOR UPDATE", {"id": seeded.turn_id}, answer, close
+        engine, "SELECT 1 FROM turns WHERE id = :id FOR NO KEY UPDATE", {"id": seeded.turn_id}, answer, close
     )
     assert seq > 1 and closed.ok, "the question closed with the answer it got"
     async with db_sessions() as db:

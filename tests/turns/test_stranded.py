@@ -12,16 +12,15 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-import api.chat_workflow
 from models.names import QUESTION_ANSWERED_SIGNAL
-from models.turns import TurnInput
 from tests.polling import wait_until
 from tests.sse import read_stream, read_until_done, sse_events
 from tests.standin.anthropic_server import StandIn
+from tests.turns.held_starts import Starts
 from tests.turns.helpers import (
     ask_and_leave,
     ask_question,
@@ -33,38 +32,8 @@ from tests.turns.helpers import (
     wait_for_question,
 )
 from tests.turns.turn_rows import lock_waiters
-from turnlog.launch import start_turn_workflow
 
 DEADLINE_S = 30
-Start = tuple[Client, TurnInput, str, str]
-
-
-def _deadline_exceeded() -> RPCError:
-    return RPCError("Deadline Exceeded", RPCStatusCode.DEADLINE_EXCEEDED, b"")
-
-
-class Starts:
-    """Stands in for the send's start of a workflow: records it, and either starts it or not, then answers as
-    told; recorded starts can be made later, as a server that accepted a start late would."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, start: bool, fail: bool) -> None:
-        self.held: list[Start] = []
-        self._start, self._fail = start, fail
-        monkeypatch.setattr(api.chat_workflow, "start_turn_workflow", self)
-
-    async def __call__(self, temporal: Client, turn: TurnInput, workflow_id: str, task_queue: str) -> None:
-        if self._start:
-            await start_turn_workflow(temporal, turn, workflow_id, task_queue)
-        else:
-            self.held.append((temporal, turn, workflow_id, task_queue))
-        if self._fail:
-            raise _deadline_exceeded()
-
-    async def release(self) -> str:
-        """Starts the held workflow; returns its id."""
-        temporal, turn, workflow_id, task_queue = self.held.pop()
-        await start_turn_workflow(temporal, turn, workflow_id, task_queue)
-        return workflow_id
 
 
 async def _turn(http: httpx.AsyncClient, turn_id: str) -> dict[str, Any]:
@@ -192,7 +161,7 @@ async def test_interrupt_racing_the_hand_off(
 
         await wait_until(two_turns, "the queued send to be saved")
         async with engine.connect() as holder:
-            await holder.execute(text("SELECT 1 FROM chats WHERE id = :c FOR UPDATE"), {"c": chat_id})
+            await holder.execute(text("SELECT 1 FROM chats WHERE id = :c FOR NO KEY UPDATE"), {"c": chat_id})
             baseline = await lock_waiters(engine)
 
             async def finishing() -> bool:

@@ -65,6 +65,9 @@ class ReconcileActivities:
                     failed += 1
             except RPCError as exc:
                 _log.warning("turn %s (workflow %s) not reconciled this time: %s", turn.id, turn.workflow_id, exc)
+            except Exception:
+                # One turn that cannot be ended must not keep every later one stranded: logged, and tried next run.
+                _log.exception("turn %s (workflow %s) could not be reconciled", turn.id, turn.workflow_id)
         if started or failed:
             _log.info("reconciler: %d stranded turns started, %d failed (of %d live)", started, failed, len(turns))
         return ReconcileTurnsResult(checked=len(turns), started=started, failed=failed)

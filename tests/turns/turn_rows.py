@@ -84,7 +84,10 @@ async def seed_turn(
             )
         await db.flush()
         await db.execute(text("UPDATE chats SET active_turn_id = :t WHERE id = :c"), {"t": turn.id, "c": chat_id})
-        await append_chunks(await db.connection(), turn.id, [chunks.start("a1", {"turnId": str(turn.id)})])
+        logged = [chunks.start("a1", {"turnId": str(turn.id)}), chunks.start_step()]
+        if call_id is not None:
+            logged.append(chunks.tool_input_available(call_id, ASK_USER_QUESTION_TOOL, QUESTION))
+        await append_chunks(await db.connection(), turn.id, logged)
     return SeededTurn(chat_id, session.id, turn.id, "a1", call_id)
 
 

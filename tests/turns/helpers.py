@@ -69,3 +69,17 @@ async def wait_for_question(http: httpx.AsyncClient, chat_id: str) -> dict[str, 
     await wait_until(waiting, "the question to be pending")
     question: dict[str, Any] = (await http.get(f"/chats/{chat_id}")).json()["pendingQuestion"]
     return question
+
+
+async def answer_re_post(http: httpx.AsyncClient, chat_id: str, asked: list[SseEvent], answer: str) -> dict[str, Any]:
+    """The body an AI SDK client re-posts after addToolOutput answered the question in the streamed message."""
+    client_message = assembled(asked)
+    part = next(p for p in client_message["parts"] if p["type"] == "tool-ask_user_question")
+    part.update(state="output-available", output=answer)  # what addToolOutput does on the client
+    history = await persisted_messages(http, chat_id)
+    return {
+        "id": chat_id,
+        "messages": [history[0], {"id": client_message["id"], "role": "assistant", "parts": client_message["parts"]}],
+        "trigger": "submit-message",
+        "messageId": client_message["id"],
+    }

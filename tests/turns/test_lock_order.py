@@ -19,10 +19,9 @@ from models.settings import Settings
 from models.tables import Chat, ChatMessage, ToolCall, Turn
 from models.turns import ASK_USER_QUESTION_TOOL, ToolCallInput, ToolCallResult
 from tests.conftest import Tenant
-from tests.polling import wait_until
 from tests.sse import read_until_done, sse_events
 from tests.turns.helpers import new_chat_id, send, user_message
-from tests.turns.turn_rows import SeededTurn, lock_waiters, seed_turn
+from tests.turns.turn_rows import SeededTurn, lock_waiters, seed_turn, wait_for_lock_waiters
 from turnlog.ending import TurnEnding, end_turn
 
 T = TypeVar("T")
@@ -41,17 +40,9 @@ async def _race_behind(
         await holder.execute(text(lock_sql), params)
         baseline = await lock_waiters(engine)
         first_task = asyncio.ensure_future(first())
-
-        async def first_waits() -> bool:
-            return await lock_waiters(engine) >= baseline + 1
-
-        await wait_until(first_waits, "the first transaction to wait for the lock")
+        await wait_for_lock_waiters(engine, baseline + 1, "the first transaction to wait for the lock")
         second_task = asyncio.ensure_future(second())
-
-        async def both_wait() -> bool:
-            return await lock_waiters(engine) >= baseline + 2
-
-        await wait_until(both_wait, "the second transaction to wait too")
+        await wait_for_lock_waiters(engine, baseline + 2, "the second transaction to wait too")
         await holder.rollback()
     return await asyncio.wait_for(asyncio.gather(first_task, second_task), DEADLINE_S)
 

@@ -7,6 +7,7 @@ import httpx
 from tests.conftest import Tenant
 from tests.sse import read_stream
 from tests.turns.helpers import (
+    answer_re_post,
     ask_and_leave,
     ask_question,
     assembled,
@@ -71,20 +72,11 @@ async def test_ai_sdk_answer_by_add_tool_output_and_re_post(http: httpx.AsyncCli
     chat_id = new_chat_id()
     asked = await ask_and_leave(http, chat_id, ask_question())
     pending = await wait_for_question(http, chat_id)
-    client_message = assembled(asked)
-    part = next(p for p in client_message["parts"] if p["type"] == "tool-ask_user_question")
-    part.update(state="output-available", output="Back office")  # what addToolOutput does on the client
-    history = await persisted_messages(http, chat_id)
-    body = {
-        "id": chat_id,
-        "messages": [history[0], {"id": client_message["id"], "role": "assistant", "parts": client_message["parts"]}],
-        "trigger": "submit-message",
-        "messageId": client_message["id"],
-    }
+    body = await answer_re_post(http, chat_id, asked, "Back office")
     async with http.stream("POST", "/chat/workflow", json=body) as response:
         assert response.status_code == 200
         rest = await read_stream(response)
-    assert rest[0].chunk == {"type": "start", "messageId": client_message["id"]}
+    assert rest[0].chunk == {"type": "start", "messageId": body["messageId"]}
     assert rest[-2].chunk["type"] == "finish"
     answer = (await persisted_messages(http, chat_id))[-1]
     saved = next(p for p in answer["parts"] if p["type"] == "tool-ask_user_question")

@@ -22,16 +22,16 @@ from tests.sse import read_stream, read_until_done, sse_events
 from tests.standin.anthropic_server import StandIn
 from tests.turns.held_starts import Starts
 from tests.turns.helpers import (
+    answer_re_post,
     ask_and_leave,
     ask_question,
-    assembled,
     new_chat_id,
     persisted_messages,
     send,
     user_message,
     wait_for_question,
 )
-from tests.turns.turn_rows import lock_waiters
+from tests.turns.turn_rows import lock_waiters, wait_for_lock_waiters
 
 DEADLINE_S = 30
 
@@ -163,17 +163,9 @@ async def test_interrupt_racing_the_hand_off(
         async with engine.connect() as holder:
             await holder.execute(text("SELECT 1 FROM chats WHERE id = :c FOR NO KEY UPDATE"), {"c": chat_id})
             baseline = await lock_waiters(engine)
-
-            async def finishing() -> bool:
-                return await lock_waiters(engine) > baseline
-
-            await wait_until(finishing, "the first turn's finish to wait for the chat row")
+            await wait_for_lock_waiters(engine, baseline + 1, "the first turn's finish to wait for the chat row")
             interrupting = asyncio.ensure_future(send(http, chat_id, "interrupting", multitaskStrategy="interrupt"))
-
-            async def both() -> bool:
-                return await lock_waiters(engine) > baseline + 1
-
-            await wait_until(both, "the interrupting send to wait too")
+            await wait_for_lock_waiters(engine, baseline + 2, "the interrupting send to wait too")
             await holder.rollback()
         first_events = await asyncio.wait_for(read_until_done(events), DEADLINE_S)
     (queued_response, queued_events), (last_response, last_events) = await asyncio.wait_for(
@@ -198,16 +190,7 @@ async def test_answer_whose_wake_up_failed_is_sent_again_on_retry(
     chat_id = new_chat_id()
     asked = await ask_and_leave(http, chat_id, ask_question())
     pending = await wait_for_question(http, chat_id)
-    client_message = assembled(asked)
-    part = next(p for p in client_message["parts"] if p["type"] == "tool-ask_user_question")
-    part.update(state="output-available", output="Back office")
-    history = await persisted_messages(http, chat_id)
-    body = {
-        "id": chat_id,
-        "messages": [history[0], {"id": client_message["id"], "role": "assistant", "parts": client_message["parts"]}],
-        "trigger": "submit-message",
-        "messageId": client_message["id"],
-    }
+    body = await answer_re_post(http, chat_id, asked, "Back office")
     real_signal: Callable[..., Any] = WorkflowHandle.signal
 
     async def lost_wake_up(handle: WorkflowHandle[Any, Any], signal: Any, *args: Any, **kwargs: Any) -> None:
@@ -223,7 +206,7 @@ async def test_answer_whose_wake_up_failed_is_sent_again_on_retry(
     async with http.stream("POST", "/chat/workflow", json=body) as retry:
         assert retry.status_code == 200
         rest = await asyncio.wait_for(read_stream(retry), DEADLINE_S)
-    assert rest[0].chunk == {"type": "start", "messageId": client_message["id"]}
+    assert rest[0].chunk == {"type": "start", "messageId": body["messageId"]}
     assert rest[-2].chunk["type"] == "finish", "the turn woke up and went on"
     answer = (await persisted_messages(http, chat_id))[-1]
     saved = next(p for p in answer["parts"] if p["type"] == "tool-ask_user_question")

@@ -13,6 +13,7 @@ from models.enums import MessageRole, MessageStatus, ToolCallStatus, TurnStatus
 from models.tables import Chat, ChatMessage, Session, ToolCall, Turn
 from models.turns import ASK_USER_QUESTION_TOOL, turn_workflow_id
 from tests.conftest import Tenant
+from tests.polling import wait_until
 from tests.turns.helpers import QUESTION, new_chat_id
 from turnlog import chunks
 from turnlog.append import append_chunks
@@ -95,3 +96,12 @@ async def lock_waiters(engine: AsyncEngine) -> int:
     """Connections of this database waiting for a lock right now."""
     async with engine.connect() as conn:
         return int((await conn.execute(_LOCK_WAITERS)).scalar_one())
+
+
+async def wait_for_lock_waiters(engine: AsyncEngine, count: int, what: str) -> None:
+    """Until at least `count` connections wait for a lock."""
+
+    async def waiting() -> bool:
+        return await lock_waiters(engine) >= count
+
+    await wait_until(waiting, what)

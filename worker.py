@@ -13,6 +13,7 @@ from activities.handoff_drafts import HandoffDraftActivities
 from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
 from activities.questions import QuestionActivities
+from activities.reconciliation import ReconcileActivities
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.session_title import SessionTitleActivities
@@ -26,6 +27,7 @@ from models.database import session_factory
 from models.settings import Settings
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
+from workflows.reconcile_turns import ReconcileTurnsWorkflow
 from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
 from workflows.session_summary import HandoffDraftWorkflow, SessionSummaryWorkflow
 from workflows.spend_digest import SpendDigestWorkflow
@@ -53,6 +55,7 @@ def build_worker(
     titles = SessionTitleActivities(engine, settings, providers)
     drafts = HandoffDraftActivities(engine, settings, providers)
     digest = SpendDigestActivities(engine, settings)
+    reconciler = ReconcileActivities(engine, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -64,6 +67,7 @@ def build_worker(
             HandoffDraftWorkflow,
             SpendDigestWorkflow,
             PruneTurnEventsWorkflow,
+            ReconcileTurnsWorkflow,
         ],
         activities=[
             records.begin_turn,
@@ -82,6 +86,7 @@ def build_worker(
             lifecycle.hibernate_sandbox,
             lifecycle.teardown_sandbox,
             retention.prune_turn_events,
+            reconciler.reconcile_turns,
         ],
         # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
         max_concurrent_activities=settings.worker_activity_slots,

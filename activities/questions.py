@@ -16,6 +16,7 @@ from models.settings import Settings
 from models.turns import QuestionOpened, ToolCallInput, ToolCallResult
 from turnlog import chunks
 from turnlog.append import append_chunks
+from turnlog.lock_order import lock_turn
 
 _LOCK = text(
     "SELECT status, input, error_text FROM tool_calls WHERE turn_id = :turn_id AND tool_call_id = :call FOR UPDATE"
@@ -40,6 +41,7 @@ class QuestionActivities:
         """Marks the question waiting (visible to every device); an invalid one fails at once instead."""
         keys = {"turn_id": params.turn_id, "call": params.tool_call_id}
         async with self._engine.begin() as conn:
+            await lock_turn(conn, params.turn_id)  # the turn before its tool call, as the API's answer does
             row = (await conn.execute(_LOCK, keys)).one()
             if row.status != ToolCallStatus.PENDING:
                 return QuestionOpened(waiting=row.status == ToolCallStatus.WAITING, timeout_s=self._cap(row.input))
@@ -56,6 +58,7 @@ class QuestionActivities:
         """After the answer (or the timeout): a question still unanswered fails with a clear error for the model."""
         keys = {"turn_id": params.turn_id, "call": params.tool_call_id}
         async with self._engine.begin() as conn:
+            await lock_turn(conn, params.turn_id)  # the turn before its tool call, as the API's answer does
             row = (await conn.execute(_LOCK, keys)).one()
             if row.status == ToolCallStatus.WAITING:
                 await _fail(conn, params, "the user did not answer in time; go on without the answer")

@@ -15,6 +15,7 @@ from models.turns import FinishSubAgentInput, SubAgentInput, SubAgentStarted, To
 from turnlog import chunks
 from turnlog.append import append_chunks
 from turnlog.assembly import assemble
+from turnlog.lock_order import lock_turn
 from turnlog.reader import load_chunks
 
 _OPEN = text(
@@ -68,6 +69,7 @@ class SubAgentActivities:
         async with self._engine.begin() as conn:
             turn = await load_turn(conn, params.turn_id)
             assert turn.parent_turn_id is not None
+            await lock_turn(conn, turn.parent_turn_id)  # the parent turn, then its tool call, then this turn
             keys = {"parent": turn.parent_turn_id, "call": turn.agent_call_id}
             call = (await conn.execute(_CALL, keys)).one()
             if call.status in (ToolCallStatus.COMPLETED, ToolCallStatus.FAILED):

@@ -103,6 +103,8 @@ class ToolCallActivities:
     async def _save(self, params: ToolCallInput, output: dict[str, Any] | None, error: str | None) -> None:
         keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
         async with self._engine.begin() as conn:
+            # Appending locks the turn row, so it comes before the tool call's update (turnlog/lock_order.py).
+            await append_chunks(conn, params.turn_id, [chunks.tool_result(params.tool_call_id, output, error)])
             await conn.execute(
                 _SAVE,
                 keys
@@ -112,7 +114,6 @@ class ToolCallActivities:
                     "error_text": error,
                 },
             )
-            await append_chunks(conn, params.turn_id, [chunks.tool_result(params.tool_call_id, output, error)])
 
     async def _run(self, params: ToolCallInput, claimed: Any) -> tuple[dict[str, Any] | None, str | None]:
         """The tool's output, or the error text the model and the client will see."""

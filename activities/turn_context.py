@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.conversation import StoredMessage
-from models.enums import AgentType
+from models.enums import FINAL_TURN_STATUSES, AgentType
 from turnlog.assembly import assemble
 from turnlog.reader import load_chunks
 
@@ -27,7 +27,8 @@ class TurnContext:
     # A sub-agent's parent turn and the `task` call it works for.
     parent_turn_id: uuid.UUID | None
     agent_call_id: str | None
-    # A stop was asked for (of this turn or its parent): an activity starting now must not begin work.
+    # A stop was asked for (of this turn or its parent), or the turn has already ended (a workflow that started
+    # after its send gave up on it): an activity starting now must not begin work.
     stop_requested: bool
 
     @property
@@ -46,13 +47,14 @@ class TurnContext:
 _CONTEXT = text(
     """
     SELECT t.id, t.chat_id, t.session_id, t.account_id, t.assistant_message_id, m.seq AS assistant_seq,
-        t.parent_turn_id, t.agent_call_id, (t.stop_requested_at IS NOT NULL OR p.stop_requested_at IS NOT NULL) AS stop
+        t.parent_turn_id, t.agent_call_id,
+        (t.stop_requested_at IS NOT NULL OR p.stop_requested_at IS NOT NULL OR t.status IN :final) AS stop
     FROM turns t
     LEFT JOIN chat_messages m ON m.chat_id = t.chat_id AND m.id = t.assistant_message_id
     LEFT JOIN turns p ON p.id = t.parent_turn_id
     WHERE t.id = :turn_id
     """
-)
+).bindparams(bindparam("final", expanding=True))
 _TASK_PROMPT = text("SELECT input FROM tool_calls WHERE turn_id = :parent AND tool_call_id = :call")
 
 _HISTORY = text(
@@ -65,7 +67,7 @@ _HISTORY = text(
 
 
 async def load_turn(conn: AsyncConnection, turn_id: str) -> TurnContext:
-    row = (await conn.execute(_CONTEXT, {"turn_id": turn_id})).one_or_none()
+    row = (await conn.execute(_CONTEXT, {"turn_id": turn_id, "final": sorted(FINAL_TURN_STATUSES)})).one_or_none()
     if row is None:
         raise LookupError(f"turn {turn_id} has no row")
     return TurnContext(

@@ -1,18 +1,16 @@
-"""The turn's rows: marked running, its slot claimed or handed on, its message persisted when it ends."""
+"""The turn's rows: marked running, its slot claimed, and ended (turnlog/ending.py) when its workflow is done."""
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from models.enums import FINAL_TURN_STATUSES, MessageStatus, Outcome
+from models.enums import FINAL_TURN_STATUSES, Outcome
 from models.names import (
     BEGIN_TURN,
     CLAIM_QUEUED_SLOT,
@@ -25,20 +23,16 @@ from models.names import (
 from models.sandboxes import SandboxLifecycleInput, sandbox_workflow_id
 from models.session_summary import SessionSummaryInput, session_summary_workflow_id
 from models.settings import Settings
-from models.turns import FinishTurnInput, FinishTurnResult, TurnRef, turn_workflow_id
-from turnlog import chunks
-from turnlog.append import append_chunks
-from turnlog.assembly import assemble, closing_chunks, unfinished_tool_chunks
+from models.turns import FinishTurnInput, FinishTurnResult, TurnRef
 from turnlog.control import signal_sandbox
-from turnlog.reader import load_chunks
+from turnlog.ending import end_turn
 
 _log = logging.getLogger("turnflow.turn_records")
-_MESSAGE_STATUS = {
-    Outcome.COMPLETED: MessageStatus.COMPLETE,
-    Outcome.STOPPED: MessageStatus.STOPPED,
-    Outcome.FAILED: MessageStatus.FAILED,
-}
 
+# The session is locked before the turn, in the order every transaction follows (turnlog/lock_order.py).
+_LOCK_SESSION = text(
+    "SELECT 1 FROM sessions WHERE id = (SELECT session_id FROM turns WHERE id = :turn_id) FOR NO KEY UPDATE"
+)
 _BEGIN = text(
     """
     WITH t AS (
@@ -51,73 +45,28 @@ _BEGIN = text(
     RETURNING s.id
     """
 )
-_OWNS_SLOT = text(
-    "SELECT 1 FROM turns t JOIN chats c ON c.id = t.chat_id WHERE t.id = :turn_id AND c.active_turn_id = t.id"
-)
-_LOCK_TURN = text(
+# A free slot (or one an ended turn still holds) goes to the chat's oldest queued turn: a hand-off that never
+# reached this turn is not waited for forever.
+_TAKE_FREE_SLOT = text(
     """
-    SELECT id, chat_id, session_id, status, assistant_message_id, client_snapshot FROM turns
-    WHERE id = :turn_id FOR UPDATE
+    UPDATE chats c SET active_turn_id = me.id, updated_at = now()
+    FROM turns me
+    WHERE me.id = :turn_id AND c.id = me.chat_id AND me.status = 'queued' AND me.stop_requested_at IS NULL
+        AND (c.active_turn_id IS NULL
+             OR EXISTS (SELECT 1 FROM turns h WHERE h.id = c.active_turn_id AND h.status IN :final))
+        AND NOT EXISTS (
+            SELECT 1 FROM turns o WHERE o.chat_id = me.chat_id AND o.status = 'queued'
+                AND o.stop_requested_at IS NULL AND o.number < me.number
+        )
     """
-)
-_UNFINISHED_TOOL = {
-    Outcome.STOPPED: "stopped before it finished",
-    Outcome.FAILED: "the turn failed before this tool finished",
-}
-_SAVE_MESSAGE = text(
+).bindparams(bindparam("final", expanding=True))
+# Go on when the slot is this turn's, or when the turn has already ended (its steps then refuse to run).
+_MAY_RUN = text(
     """
-    UPDATE chat_messages SET parts = CAST(:parts AS jsonb), metadata = CAST(:metadata AS jsonb), status = :status,
-        updated_at = now()
-    WHERE chat_id = :chat_id AND id = :message_id
+    SELECT c.active_turn_id = t.id OR t.status IN :final FROM turns t JOIN chats c ON c.id = t.chat_id
+    WHERE t.id = :turn_id
     """
-)
-_ROLL_UP_USAGE = text(
-    """
-    WITH u AS (
-        SELECT COALESCE(sum(input_tokens), 0) AS i, COALESCE(sum(output_tokens), 0) AS o,
-               COALESCE(sum(cache_write_tokens), 0) AS w, COALESCE(sum(cache_read_tokens), 0) AS r
-        FROM usage_events WHERE turn_id = :turn_id
-    )
-    UPDATE sessions SET input_tokens = input_tokens + u.i, output_tokens = output_tokens + u.o,
-        cache_write_tokens = cache_write_tokens + u.w, cache_read_tokens = cache_read_tokens + u.r,
-        step_count = step_count + :steps, last_activity_at = now()
-    FROM u WHERE sessions.id = :session_id
-    RETURNING (sessions.title IS NULL OR sessions.problem_domain IS NULL) AS needs_summary
-    """
-)
-# A turn that ends leaves no tool call open: no late answer or retried tool can act on it afterwards.
-_CLOSE_OPEN_CALLS = text(
-    """
-    UPDATE tool_calls SET status = 'failed', error_text = :reason, finished_at = now()
-    WHERE turn_id = :turn_id AND status IN ('pending', 'waiting', 'running')
-    """
-)
-_CLOSE_TURN = text(
-    """
-    UPDATE turns SET status = :status, finished_at = now(), finish_reason = :finish_reason,
-        error = CAST(:error AS jsonb), step_count = GREATEST(step_count, :steps)
-    WHERE id = :turn_id
-    """
-)
-# The slot goes to the oldest queued turn of the chat, or is freed. Chat row locked: no send can slip in between.
-_RELEASE_SLOT = text(
-    """
-    WITH chat AS (SELECT id FROM chats WHERE id = :chat_id AND active_turn_id = :turn_id FOR UPDATE),
-    next AS (
-        SELECT t.id, t.number FROM turns t, chat
-        WHERE t.chat_id = chat.id AND t.status = 'queued' AND t.stop_requested_at IS NULL ORDER BY t.number LIMIT 1
-    )
-    UPDATE chats SET active_turn_id = (SELECT id FROM next), updated_at = now(), last_message_at = now()
-    FROM chat WHERE chats.id = chat.id
-    RETURNING (SELECT number FROM next) AS next_number
-    """
-)
-_QUEUED_OWNER = text(
-    """
-    SELECT t.number FROM chats c JOIN turns t ON t.id = c.active_turn_id
-    WHERE c.id = :chat_id AND t.status = 'queued'
-    """
-)
+).bindparams(bindparam("final", expanding=True))
 
 
 class TurnRecordActivities:
@@ -129,6 +78,7 @@ class TurnRecordActivities:
     async def begin_turn(self, params: TurnRef) -> None:
         """Marks the turn running and tells the session's sandbox lifecycle a turn needs it (starting it if new)."""
         async with self._engine.begin() as conn:
+            await conn.execute(_LOCK_SESSION, {"turn_id": params.turn_id})
             session_id = (await conn.execute(_BEGIN, {"turn_id": params.turn_id})).scalar_one_or_none()
         if session_id is None:
             return  # already finished (stopped while queued)
@@ -145,74 +95,34 @@ class TurnRecordActivities:
 
     @activity.defn(name=CLAIM_QUEUED_SLOT)
     async def claim_queued_slot(self, params: TurnRef) -> bool:
-        """True when the chat's slot already belongs to this queued turn."""
-        async with self._engine.connect() as conn:
-            return (await conn.execute(_OWNS_SLOT, {"turn_id": params.turn_id})).first() is not None
+        """True when the queued turn may go on: the chat's slot is its own (handed over, or free and taken now), or
+        the turn has already ended."""
+        keys = {"turn_id": params.turn_id, "final": sorted(FINAL_TURN_STATUSES)}
+        async with self._engine.begin() as conn:
+            await conn.execute(_TAKE_FREE_SLOT, keys)
+            return bool((await conn.execute(_MAY_RUN, keys)).scalar_one())
 
     @activity.defn(name=FINISH_TURN)
     async def finish_turn(self, params: FinishTurnInput) -> FinishTurnResult:
         """Ends the stream, persists the message as the client assembled it, rolls up usage, hands on the slot.
 
-        Idempotent: a retry after a crash finds the turn final and only reports who holds the slot now.
+        Idempotent: a retry after a crash finds the turn ended and only reports who holds the slot now.
         """
         async with self._engine.begin() as conn:
-            turn = (await conn.execute(_LOCK_TURN, {"turn_id": params.turn_id})).one()
-            if turn.status in FINAL_TURN_STATUSES:
-                number = (await conn.execute(_QUEUED_OWNER, {"chat_id": turn.chat_id})).scalar_one_or_none()
-                await signal_sandbox(activity.client(), str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
-                return FinishTurnResult(turn_workflow_id(turn.chat_id, number) if number is not None else None)
-            await self._persist_message(conn, turn, params)
-            needs_summary = (
-                await conn.execute(
-                    _ROLL_UP_USAGE, {"turn_id": turn.id, "session_id": turn.session_id, "steps": params.steps}
-                )
-            ).scalar_one()
-            if params.outcome in _UNFINISHED_TOOL:
-                await conn.execute(_CLOSE_OPEN_CALLS, {"turn_id": turn.id, "reason": _UNFINISHED_TOOL[params.outcome]})
-            await conn.execute(
-                _CLOSE_TURN,
-                {
-                    "turn_id": turn.id,
-                    "status": params.outcome.value,
-                    "finish_reason": params.finish_reason,
-                    "error": json.dumps({"message": params.error}) if params.error else None,
-                    "steps": params.steps,
-                },
+            ending = await end_turn(
+                conn,
+                params.turn_id,
+                params.outcome,
+                error=params.error,
+                finish_reason=params.finish_reason,
+                steps=params.steps,
             )
-            released = (await conn.execute(_RELEASE_SLOT, {"chat_id": turn.chat_id, "turn_id": turn.id})).first()
-        await signal_sandbox(activity.client(), str(turn.session_id), TURN_FINISHED_SIGNAL, str(turn.id))
-        if params.outcome == Outcome.COMPLETED and needs_summary:
-            await _start_summary(str(turn.session_id))
-        next_number = released.next_number if released is not None else None
-        return FinishTurnResult(turn_workflow_id(turn.chat_id, next_number) if next_number is not None else None)
-
-    async def _persist_message(self, conn: AsyncConnection, turn: Any, params: FinishTurnInput) -> None:
-        logged = await load_chunks(conn, turn.id)
-        so_far = assemble(logged)
-        ending = closing_chunks(so_far)
-        if params.outcome in _UNFINISHED_TOOL:
-            ending += unfinished_tool_chunks(so_far, _UNFINISHED_TOOL[params.outcome])
-        if params.outcome == Outcome.COMPLETED:
-            ending.append(chunks.finish())
-        elif params.outcome == Outcome.STOPPED:
-            ending.append(chunks.abort())
-        else:
-            ending.append(chunks.error(params.error or "the turn failed"))
-        await append_chunks(conn, turn.id, ending)
-        message = assemble(logged + ending)
-        parts = message.parts
-        if params.outcome == Outcome.STOPPED and not _has_content(parts) and turn.client_snapshot:
-            parts = turn.client_snapshot  # the server streamed nothing; keep what the client had
-        await conn.execute(
-            _SAVE_MESSAGE,
-            {
-                "chat_id": turn.chat_id,
-                "message_id": turn.assistant_message_id,
-                "parts": json.dumps(parts),
-                "metadata": json.dumps(message.metadata) if message.metadata is not None else None,
-                "status": _MESSAGE_STATUS[params.outcome],
-            },
-        )
+        if ending is None:
+            raise LookupError(f"turn {params.turn_id} has no row")
+        await signal_sandbox(activity.client(), ending.session_id, TURN_FINISHED_SIGNAL, params.turn_id)
+        if ending.ended_now and params.outcome == Outcome.COMPLETED and ending.needs_summary:
+            await _start_summary(ending.session_id)
+        return FinishTurnResult(ending.next_workflow_id)
 
 
 async def _start_summary(session_id: str) -> None:
@@ -228,7 +138,3 @@ async def _start_summary(session_id: str) -> None:
         )
     except RPCError as exc:
         _log.warning("session %s: title generation not started (the next turn tries again): %s", session_id, exc)
-
-
-def _has_content(parts: list[dict[str, Any]]) -> bool:
-    return any(p["type"] != "step-start" and (p["type"] != "text" or p.get("text")) for p in parts)

@@ -10,32 +10,29 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
+from api.faults import SEND_COMMITTED, crash_point
 from api.ownership import visible_chats
 from api.problems import ProblemError, not_found, problem_responses
-from api.questions import pending_question, save_answer, wake_turn
+from api.questions import answer_seq, answered_but_waiting, pending_question, save_answer, wake_turn
 from api.temporal import Temporal
-from api.turn_control import request_stop
-from api.turn_start import StartedTurn, abandon_turn, start_turn
+from api.turn_control import end_turn_without_workflow, request_stop
+from api.turn_start import StartedTurn, start_turn
 from api.turn_stream import turn_frames, ui_stream_response
 from models.chat_turn_schemas import ChatTurnRequest
-from models.enums import MessageRole
-from models.names import ACCOUNT_ID_ATTRIBUTE, CHAT_ID_ATTRIBUTE, CHAT_TURN_WORKFLOW, SESSION_ID_ATTRIBUTE
+from models.enums import MessageRole, Outcome
 from models.settings import Settings
 from models.tables import Chat, Turn
 from models.turns import ASK_USER_QUESTION_TOOL, TurnInput
 from turnlog import chunks
+from turnlog.ending import hand_slot_on
+from turnlog.launch import WorkflowState, start_turn_workflow, turn_workflow_state
 from turnlog.reader import sse_frame
 
 router = APIRouter(tags=["chat workflow"])
 _log = logging.getLogger("turnflow.api.chat_workflow")
-
-CHAT_ID = SearchAttributeKey.for_keyword(CHAT_ID_ATTRIBUTE)
-SESSION_ID = SearchAttributeKey.for_keyword(SESSION_ID_ATTRIBUTE)
-ACCOUNT_ID = SearchAttributeKey.for_keyword(ACCOUNT_ID_ATTRIBUTE)
 
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -45,30 +42,37 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _start_workflow(temporal: Client, settings: Settings, started: StartedTurn, account_id: str) -> None:
-    await temporal.start_workflow(
-        CHAT_TURN_WORKFLOW,
-        TurnInput(
-            turn_id=str(started.turn_id),
-            chat_id=started.chat_id,
-            session_id=str(started.session_id),
-            account_id=account_id,
-            model=started.model,
-            max_steps=settings.max_steps,
-            subagent_max_steps=settings.subagent_max_steps,
-            queued=started.queued,
-        ),
-        id=started.workflow_id,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(CHAT_ID, started.chat_id),
-                SearchAttributePair(SESSION_ID, str(started.session_id)),
-                SearchAttributePair(ACCOUNT_ID, account_id),
-            ]
-        ),
-        static_summary=f"chat {started.chat_id} · {started.model}" + (" · queued" if started.queued else ""),
+async def _launch(db: DB, temporal: Temporal, settings: Settings, started: StartedTurn, account_id: str) -> None:
+    """Starts the turn's workflow, or gives the turn up (its slot handed on) and answers 503. A start whose answer
+    was lost may still have taken effect, so the workflow is looked up before the turn is given up; should it start
+    after all, its first step finds the turn ended and does nothing."""
+    params = TurnInput(
+        turn_id=str(started.turn_id),
+        chat_id=started.chat_id,
+        session_id=str(started.session_id),
+        account_id=account_id,
+        model=started.model,
+        max_steps=settings.max_steps,
+        subagent_max_steps=settings.subagent_max_steps,
+        queued=started.queued,
     )
+    client: Client | None = None
+    try:
+        client = await temporal.client()
+        try:
+            await start_turn_workflow(client, params, started.workflow_id, settings.task_queue)
+        except RPCError as exc:
+            state = await turn_workflow_state(client, started.workflow_id, params.turn_id)
+            if state == WorkflowState.MISSING:
+                raise
+            _log.warning("turn %s: workflow %s started although its start failed: %s", params.turn_id, state, exc)
+    except (RPCError, ProblemError) as exc:
+        _log.error("turn %s: starting workflow %s failed: %s", started.turn_id, started.workflow_id, exc)
+        reason = "the turn could not be started; your message is saved, send it again"
+        next_workflow_id = await end_turn_without_workflow(db, started.turn_id, Outcome.FAILED, reason)
+        if next_workflow_id and client is not None:
+            await hand_slot_on(client, next_workflow_id)
+        raise ProblemError(503, "temporal-unavailable", "the turn could not be started; retry shortly") from exc
 
 
 @router.post(
@@ -89,12 +93,8 @@ async def post_chat_turn(
         return await _continue_after_answers(body, request, db, caller, temporal)
     started = await start_turn(db, caller, body, settings.default_model())
     if not started.existing:
-        try:
-            await _start_workflow(await temporal.client(), settings, started, str(caller.account_id))
-        except (RPCError, ProblemError) as exc:
-            _log.error("turn %s: starting workflow %s failed: %s", started.turn_id, started.workflow_id, exc)
-            await abandon_turn(db, started, "the turn could not be started; your message is saved, send it again")
-            raise ProblemError(503, "temporal-unavailable", "the turn could not be started; retry shortly") from exc
+        crash_point(SEND_COMMITTED)
+        await _launch(db, temporal, settings, started, str(caller.account_id))
     if started.interrupted is not None:
         await request_stop(db, await temporal.client(), *started.interrupted)
     headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
@@ -119,10 +119,17 @@ async def _continue_after_answers(
     ]
     waiting = await pending_question(db, turn.id)
     chosen = [(call_id, output) for call_id, output in answers if waiting and call_id == waiting.tool_call_id]
-    if not chosen:
-        raise ProblemError(409, "question-closed", "the message answers no waiting question", field="messages")
-    call_id, output = chosen[0]
-    seq = await save_answer(db, turn, call_id, output)
+    if chosen:
+        call_id, output = chosen[0]
+        seq = await save_answer(db, turn, call_id, output)
+    else:
+        # The client's retry of an answer saved before: its wake-up may have been lost, so it is sent again.
+        saved = [call_id for call_id, _ in answers if await answered_but_waiting(db, turn, call_id)]
+        if not saved:
+            raise ProblemError(409, "question-closed", "the message answers no waiting question", field="messages")
+        call_id = saved[0]
+        seq = await answer_seq(db, turn.id, call_id)
+        await db.commit()
     await wake_turn(await temporal.client(), turn, call_id)
     start = sse_frame(chunks.start(turn.assistant_message_id))
     frames = turn_frames(request, turn.id, seq)
@@ -152,6 +159,7 @@ async def resume_chat_stream(
     chat = await db.scalar(select(Chat).where(Chat.id == chat_id, visible_chats(caller)))
     if chat is None:
         raise not_found("chat", chat_id, "chat_id")
+    await db.commit()  # no transaction stays open while the response streams
     if chat.active_turn_id is None:
         return Response(status_code=204)
     headers = {"X-Turn-Id": str(chat.active_turn_id)}

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api.problems import ProblemError
 from models.chat_schemas import PendingQuestion
 from models.enums import ToolCallStatus, TurnStatus
 from models.names import QUESTION_ANSWERED_SIGNAL
-from models.tables import ToolCall, Turn
+from models.tables import ToolCall, Turn, TurnEvent
 from models.turns import ASK_USER_QUESTION_TOOL
 from turnlog import chunks
 from turnlog.append import append_chunks
+
+_log = logging.getLogger("turnflow.api.questions")
 
 
 async def pending_question(db: AsyncSession, turn_id: uuid.UUID) -> PendingQuestion | None:
@@ -86,7 +90,25 @@ async def save_answer(db: AsyncSession, turn: Turn, tool_call_id: str, answer: A
 
 async def wake_turn(temporal: Client, turn: Turn, tool_call_id: str) -> None:
     """Tells the waiting workflow; idempotent, so a client retrying after a failed wake-up can send it again."""
-    await temporal.get_workflow_handle(turn.workflow_id).signal(QUESTION_ANSWERED_SIGNAL, tool_call_id)
+    try:
+        await temporal.get_workflow_handle(turn.workflow_id).signal(QUESTION_ANSWERED_SIGNAL, tool_call_id)
+    except RPCError as exc:
+        _log.warning("turn %s: answer to %s saved, wake-up failed: %s", turn.id, tool_call_id, exc)
+        raise ProblemError(
+            503, "temporal-unavailable", "the answer is saved but the turn was not woken; send the same answer again"
+        ) from exc
+
+
+async def answer_seq(db: AsyncSession, turn_id: uuid.UUID, tool_call_id: str) -> int:
+    """Where the saved answer sits in the turn's stream, so a retried answer streams what came after it."""
+    seq = await db.scalar(
+        select(func.min(TurnEvent.seq)).where(
+            TurnEvent.turn_id == turn_id,
+            TurnEvent.payload["type"].astext == "tool-output-available",
+            TurnEvent.payload["toolCallId"].astext == tool_call_id,
+        )
+    )
+    return int(seq or 0)
 
 
 async def answered_but_waiting(db: AsyncSession, turn: Turn, tool_call_id: str) -> bool:

@@ -48,7 +48,7 @@ async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnR
     if caller.chat_scope is not None and body.id != caller.chat_scope:
         raise not_found("chat", body.id, "id")  # a token for one chat starts no other
     session_id = body.session_id or caller.session_scope
-    chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
+    chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update(key_share=True))
     if chat is None:
         if session_id is not None:
             session = await db.scalar(select(Session).where(Session.id == session_id, visible_sessions(caller)))
@@ -63,7 +63,7 @@ async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnR
             .values(id=body.id, session_id=session.id, account_id=caller.account_id, model_id=body.model)
             .on_conflict_do_nothing(index_elements=[Chat.id])
         )
-        chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update())
+        chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update(key_share=True))
         assert chat is not None
     if chat.account_id != caller.account_id:
         raise ProblemError(409, "chat-id-taken", f"chat id {body.id!r} is already in use", field="id")
@@ -96,9 +96,10 @@ def _new_user_message(body: ChatTurnRequest) -> UIMessageIn:
 
 
 async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, default_model: str) -> StartedTurn:
-    """Commits the send or raises a problem; nothing is half-written either way."""
+    """Commits the send or raises a problem; nothing is half-written either way. Locks the chat, then its session
+    (the order of turnlog/lock_order.py)."""
     chat = await _lock_or_create_chat(db, caller, body)
-    session = await db.get(Session, chat.session_id)
+    session = await db.get(Session, chat.session_id, with_for_update={"key_share": True})
     assert session is not None
     reject_archived(session.status, field="sessionId")
     if body.model is not None and body.model != chat.model_id:
@@ -110,6 +111,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
         user_message = _new_user_message(body)
         repeat = await db.scalar(select(Turn).where(Turn.chat_id == chat.id, Turn.user_message_id == user_message.id))
         if repeat is not None:
+            await db.commit()  # an early return ends its transaction too: the chat row stays locked otherwise
             return StartedTurn(
                 repeat.id, repeat.workflow_id, chat.id, chat.session_id, repeat.model_id or model, False, existing=True
             )
@@ -213,21 +215,3 @@ async def _reset_last_assistant(db: AsyncSession, chat: Chat, body: ChatTurnRequ
         .limit(1)
     )
     return last.id
-
-
-async def abandon_turn(db: AsyncSession, started: StartedTurn, reason: str) -> None:
-    """Undoes the slot claim of a turn whose workflow could not start; the user's message stays saved."""
-    turn = await db.get(Turn, started.turn_id, with_for_update=True)
-    assert turn is not None
-    turn.status, turn.finished_at, turn.error = TurnStatus.FAILED.value, func.now(), {"message": reason}
-    await db.flush()
-    await append_chunks(await db.connection(), turn.id, [chunks.error(reason)])
-    await db.execute(
-        update(ChatMessage)
-        .where(ChatMessage.chat_id == turn.chat_id, ChatMessage.id == turn.assistant_message_id)
-        .values(status=MessageStatus.FAILED.value)
-    )
-    await db.execute(
-        update(Chat).where(Chat.id == turn.chat_id, Chat.active_turn_id == turn.id).values(active_turn_id=None)
-    )
-    await db.commit()

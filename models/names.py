@@ -12,6 +12,7 @@ SESSION_SUMMARY_WORKFLOW = "SessionSummary"
 HANDOFF_DRAFT_WORKFLOW = "HandoffDraft"
 SPEND_DIGEST_WORKFLOW = "SpendDigest"
 PRUNE_TURN_EVENTS_WORKFLOW = "PruneTurnEvents"
+RECONCILE_TURNS_WORKFLOW = "ReconcileTurns"
 
 # Activities.
 BEGIN_TURN = "turnflow.begin_turn"
@@ -30,6 +31,7 @@ SUMMARIZE_SESSION = "turnflow.summarize_session"
 DRAFT_HANDOFF = "turnflow.draft_handoff"
 POST_SPEND_DIGEST = "turnflow.post_spend_digest"
 PRUNE_TURN_EVENTS = "turnflow.prune_turn_events"
+RECONCILE_TURNS = "turnflow.reconcile_turns"
 
 # Signals.
 SLOT_GRANTED_SIGNAL = "slot_granted"
@@ -47,6 +49,7 @@ SEARCH_ATTRIBUTES = (CHAT_ID_ATTRIBUTE, SESSION_ID_ATTRIBUTE, ACCOUNT_ID_ATTRIBU
 # Schedules.
 PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"
 DIGEST_SCHEDULE_ID = "turnflow-spend-digest"
+RECONCILE_SCHEDULE_ID = "turnflow-reconcile-turns"
 
 # pg_notify channels. turn_events: "<turn id>:<last seq written>"; turn_control: the id of a turn to stop (the
 # fast path of a stop: Temporal's cancellation reaches an activity only at its next heartbeat).

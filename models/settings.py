@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     digest_telegram_chat_id: str | None = Field(None, description="Telegram chat the digest goes to.")
     digest_interval_minutes: int = Field(10, ge=1, le=1440, description="Window and period of the spend digest.")
     stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
+    reconcile_interval_s: float = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="Period of the reconciler that starts or fails turns left without a workflow (e.g. by an API "
+        "that died mid-send); a turn is left alone for one period before it counts as stranded.",
+    )
 
     @property
     def stack_file(self) -> Path:

@@ -19,9 +19,11 @@ from temporalio.client import (
 )
 
 from models.digest import SpendDigestInput
-from models.names import DIGEST_SCHEDULE_ID, PRUNE_SCHEDULE_ID
+from models.names import DIGEST_SCHEDULE_ID, PRUNE_SCHEDULE_ID, RECONCILE_SCHEDULE_ID
+from models.reconciliation import ReconcileTurnsInput
 from models.retention import PruneTurnEventsInput
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
+from workflows.reconcile_turns import ReconcileTurnsWorkflow
 from workflows.spend_digest import SpendDigestWorkflow
 
 _log = logging.getLogger(__name__)
@@ -70,13 +72,34 @@ def _retimed(current: ScheduleUpdateInput, wanted: Schedule) -> ScheduleUpdate |
     return ScheduleUpdate(schedule=schedule)
 
 
+async def _create_or_retime(client: Client, schedule_id: str, wanted: Schedule, period: str) -> None:
+    try:
+        await client.create_schedule(schedule_id, wanted)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda current: _retimed(current, wanted))
+    else:
+        _log.info("created schedule %s (every %s)", schedule_id, period)
+
+
 async def ensure_digest_schedule(client: Client, *, task_queue: str, interval_minutes: int) -> None:
     """Every `interval_minutes`, the spend of the interval that just ended; an existing schedule is retimed when
     the interval changed."""
     wanted = _digest_schedule(task_queue, interval_minutes)
-    try:
-        await client.create_schedule(DIGEST_SCHEDULE_ID, wanted)
-    except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(DIGEST_SCHEDULE_ID).update(lambda current: _retimed(current, wanted))
-    else:
-        _log.info("created schedule %s (every %d min)", DIGEST_SCHEDULE_ID, interval_minutes)
+    await _create_or_retime(client, DIGEST_SCHEDULE_ID, wanted, f"{interval_minutes} min")
+
+
+async def ensure_reconcile_schedule(client: Client, *, task_queue: str, interval_s: float) -> None:
+    """Every `interval_s`, turns left without a workflow are started or failed; a turn counts as stranded after one
+    period, so a send still starting its workflow is left alone. Runs never overlap: a slow one skips the next."""
+    every = timedelta(seconds=interval_s)
+    wanted = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReconcileTurnsWorkflow.run,
+            ReconcileTurnsInput(stranded_after_s=interval_s),
+            id=RECONCILE_SCHEDULE_ID,
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+    )
+    await _create_or_retime(client, RECONCILE_SCHEDULE_ID, wanted, f"{interval_s:g} s")

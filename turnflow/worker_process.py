@@ -13,7 +13,7 @@ from activities.worker_presence import WorkerPresence
 from models.database import asyncpg_dsn, create_engine
 from models.settings import Settings
 from turnflow.errors import CommandError
-from turnflow.schedules import ensure_digest_schedule, ensure_prune_schedule
+from turnflow.schedules import ensure_digest_schedule, ensure_prune_schedule, ensure_reconcile_schedule
 from turnflow.schema import display_url
 from worker import build_worker
 
@@ -40,6 +40,9 @@ async def run_worker(settings: Settings) -> None:
             raise CommandError(f"cannot reach the database at {display_url(database_url)} ({exc})") from None
         await ensure_prune_schedule(
             client, task_queue=settings.task_queue, retention_hours=settings.turn_event_retention_hours
+        )
+        await ensure_reconcile_schedule(
+            client, task_queue=settings.task_queue, interval_s=settings.reconcile_interval_s
         )
         if settings.digest_webhook_url:
             await ensure_digest_schedule(

@@ -22,6 +22,10 @@ from workflows.agent_steps import (
 )
 from workflows.subagent import SubAgentWorkflow
 
+# A queued turn re-checks its claim on the slot after these waits (doubling), in case a hand-off signal was lost.
+SLOT_RECHECK_FIRST = timedelta(seconds=5)
+SLOT_RECHECK_MAX = timedelta(minutes=5)
+
 with workflow.unsafe.imports_passed_through():
     from models.enums import Outcome
     from models.names import (
@@ -110,12 +114,18 @@ class ChatTurnWorkflow:
         return TurnResult(outcome=end.outcome, steps=end.steps)
 
     async def _wait_for_slot(self, turn: TurnInput) -> None:
-        # The slot may have been handed over before this workflow started (its signal then had no target).
-        owns = await workflow.execute_local_activity(
+        """Waits for the slot_granted signal, checking the claim in the database at start (the slot may have been
+        handed over before this workflow started, when its signal had no target) and again now and then, so a
+        hand-off whose signal was lost delays the turn rather than stranding it."""
+        recheck = SLOT_RECHECK_FIRST
+        while not await workflow.execute_local_activity(
             CLAIM_QUEUED_SLOT, TurnRef(turn.turn_id), result_type=bool, start_to_close_timeout=timedelta(seconds=10)
-        )
-        if not owns:
-            await workflow.wait_condition(lambda: self._slot_granted)
+        ):
+            try:
+                await workflow.wait_condition(lambda: self._slot_granted, timeout=recheck)
+                return
+            except TimeoutError:
+                recheck = min(recheck * 2, SLOT_RECHECK_MAX)
 
     async def _run_call(self, turn: TurnInput, call: ToolCallRef) -> ToolCallResult:
         if call.tool_name == ASK_USER_QUESTION_TOOL:
@@ -153,7 +163,8 @@ class ChatTurnWorkflow:
 
     async def _hand_slot_to(self, workflow_id: str) -> None:
         try:
-            await workflow.get_external_workflow_handle(workflow_id).signal(SLOT_GRANTED_SIGNAL)
+            # Sent even if a stop (an interrupting send) cancels this workflow meanwhile: the slot is already theirs.
+            await run_to_completion(workflow.get_external_workflow_handle(workflow_id).signal(SLOT_GRANTED_SIGNAL))
         except FailureError:
             # Not started yet: its own claim check at start will find the slot already its own.
             workflow.logger.info("queued turn %s not running yet; it will claim the slot itself", workflow_id)

@@ -63,6 +63,8 @@ class ProcessStack:
             "TURNFLOW_LOG_LEVEL": "warning",
             # Sandboxes hibernate after a second of idleness, so lifecycle tests see it happen.
             "TURNFLOW_SANDBOX_IDLE_HIBERNATE_S": "1",
+            # Turns left without a workflow are picked up within a couple of seconds.
+            "TURNFLOW_RECONCILE_INTERVAL_S": "1",
             "ANTHROPIC_API_KEY": "stand-in-key",
             "ANTHROPIC_BASE_URL": self.standin.url,
         }
@@ -152,13 +154,13 @@ class ProcessStack:
         async with self.engine.connect() as conn:
             return set((await conn.execute(text("SELECT id FROM worker_sessions"))).scalars())
 
-    async def start_api(self) -> str:
+    async def start_api(self, extra_env: dict[str, str] | None = None) -> str:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         self.apis[url] = await spawn(
             f"api-{port}",
             [sys.executable, "-m", "turnflow.cli", "api", "--port", str(port)],
-            env=self.env,
+            env=self.env | (extra_env or {}),
             log=self.root / f"api-{port}.log",
         )
 

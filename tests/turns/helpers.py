@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import httpx
 
-from tests.sse import SseEvent, chunks_of, read_stream
+from tests.polling import wait_until
+from tests.sse import SseEvent, chunks_of, read_stream, sse_events
 from turnlog.assembly import assemble
 
 
@@ -38,3 +40,46 @@ async def persisted_messages(http: httpx.AsyncClient, chat_id: str) -> list[dict
 def assembled(events: list[SseEvent]) -> dict[str, Any]:
     message = assemble(chunks_of(events))
     return {"id": message.id, "parts": message.parts, "metadata": message.metadata}
+
+
+QUESTION = {"question": "Which printer?", "options": ["Front desk", "Back office"]}
+
+
+def ask_question(**extra: Any) -> str:
+    """A prompt on which the stand-in model asks the user a question."""
+    return f"[[tool:ask_user_question:{json.dumps(QUESTION | extra)}]] please help"
+
+
+async def ask_and_leave(http: httpx.AsyncClient, chat_id: str, prompt: str) -> list[SseEvent]:
+    """Sends, reads until the question shows in the stream, then drops the connection like a closed tab."""
+    seen: list[SseEvent] = []
+    async with http.stream("POST", "/chat/workflow", json={"id": chat_id, "messages": [user_message(prompt)]}) as r:
+        async for event in sse_events(r):
+            seen.append(event)
+            chunk = event.chunk
+            if chunk["type"] == "tool-input-available" and chunk["toolName"] == "ask_user_question":
+                return seen
+    raise AssertionError("no question was asked")
+
+
+async def wait_for_question(http: httpx.AsyncClient, chat_id: str) -> dict[str, Any]:
+    async def waiting() -> bool:
+        return (await http.get(f"/chats/{chat_id}")).json()["pendingQuestion"] is not None
+
+    await wait_until(waiting, "the question to be pending")
+    question: dict[str, Any] = (await http.get(f"/chats/{chat_id}")).json()["pendingQuestion"]
+    return question
+
+
+async def answer_re_post(http: httpx.AsyncClient, chat_id: str, asked: list[SseEvent], answer: str) -> dict[str, Any]:
+    """The body an AI SDK client re-posts after addToolOutput answered the question in the streamed message."""
+    client_message = assembled(asked)
+    part = next(p for p in client_message["parts"] if p["type"] == "tool-ask_user_question")
+    part.update(state="output-available", output=answer)  # what addToolOutput does on the client
+    history = await persisted_messages(http, chat_id)
+    return {
+        "id": chat_id,
+        "messages": [history[0], {"id": client_message["id"], "role": "assistant", "parts": client_message["parts"]}],
+        "trigger": "submit-message",
+        "messageId": client_message["id"],
+    }

@@ -2,50 +2,28 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import httpx
 
 from tests.conftest import Tenant
-from tests.polling import wait_until
-from tests.sse import SseEvent, read_stream, sse_events
-from tests.turns.helpers import assembled, new_chat_id, persisted_messages, user_message
-
-QUESTION = {"question": "Which printer?", "options": ["Front desk", "Back office"]}
-
-
-def ask(**extra: Any) -> str:
-    return f"[[tool:ask_user_question:{json.dumps(QUESTION | extra)}]] please help"
-
-
-async def _ask_and_leave(http: httpx.AsyncClient, chat_id: str, prompt: str) -> list[SseEvent]:
-    """Sends, reads until the question shows in the stream, then drops the connection like a closed tab."""
-    seen: list[SseEvent] = []
-    async with http.stream("POST", "/chat/workflow", json={"id": chat_id, "messages": [user_message(prompt)]}) as r:
-        async for event in sse_events(r):
-            seen.append(event)
-            chunk = event.chunk
-            if chunk["type"] == "tool-input-available" and chunk["toolName"] == "ask_user_question":
-                return seen
-    raise AssertionError("no question was asked")
-
-
-async def _pending(http: httpx.AsyncClient, chat_id: str) -> dict[str, Any]:
-    async def waiting() -> bool:
-        return (await http.get(f"/chats/{chat_id}")).json()["pendingQuestion"] is not None
-
-    await wait_until(waiting, "the question to be pending")
-    question: dict[str, Any] = (await http.get(f"/chats/{chat_id}")).json()["pendingQuestion"]
-    return question
+from tests.sse import read_stream
+from tests.turns.helpers import (
+    answer_re_post,
+    ask_and_leave,
+    ask_question,
+    assembled,
+    new_chat_id,
+    persisted_messages,
+    user_message,
+    wait_for_question,
+)
 
 
 async def test_question_answered_from_a_second_device(http: httpx.AsyncClient, api_url: str, tenant: Tenant) -> None:
     chat_id = new_chat_id()
-    first_device = await _ask_and_leave(http, chat_id, ask())
+    first_device = await ask_and_leave(http, chat_id, ask_question())
     turn_id = first_device[0].chunk["messageMetadata"]["turnId"]
     async with httpx.AsyncClient(base_url=api_url, headers=tenant.headers, timeout=30) as phone:
-        pending = await _pending(phone, chat_id)
+        pending = await wait_for_question(phone, chat_id)
         assert (pending["question"], pending["options"], pending["turnId"]) == (
             "Which printer?",
             ["Front desk", "Back office"],
@@ -81,7 +59,7 @@ async def test_question_answered_from_a_second_device(http: httpx.AsyncClient, a
 
 async def test_unanswered_question_times_out_with_a_tool_error(http: httpx.AsyncClient) -> None:
     chat_id = new_chat_id()
-    body = {"id": chat_id, "messages": [user_message(ask(timeout_s=1))]}
+    body = {"id": chat_id, "messages": [user_message(ask_question(timeout_s=1))]}
     async with http.stream("POST", "/chat/workflow", json=body) as response:
         events = await read_stream(response)
     error = next(e.chunk for e in events[:-1] if e.chunk["type"] == "tool-output-error")
@@ -92,22 +70,13 @@ async def test_unanswered_question_times_out_with_a_tool_error(http: httpx.Async
 
 async def test_ai_sdk_answer_by_add_tool_output_and_re_post(http: httpx.AsyncClient) -> None:
     chat_id = new_chat_id()
-    asked = await _ask_and_leave(http, chat_id, ask())
-    pending = await _pending(http, chat_id)
-    client_message = assembled(asked)
-    part = next(p for p in client_message["parts"] if p["type"] == "tool-ask_user_question")
-    part.update(state="output-available", output="Back office")  # what addToolOutput does on the client
-    history = await persisted_messages(http, chat_id)
-    body = {
-        "id": chat_id,
-        "messages": [history[0], {"id": client_message["id"], "role": "assistant", "parts": client_message["parts"]}],
-        "trigger": "submit-message",
-        "messageId": client_message["id"],
-    }
+    asked = await ask_and_leave(http, chat_id, ask_question())
+    pending = await wait_for_question(http, chat_id)
+    body = await answer_re_post(http, chat_id, asked, "Back office")
     async with http.stream("POST", "/chat/workflow", json=body) as response:
         assert response.status_code == 200
         rest = await read_stream(response)
-    assert rest[0].chunk == {"type": "start", "messageId": client_message["id"]}
+    assert rest[0].chunk == {"type": "start", "messageId": body["messageId"]}
     assert rest[-2].chunk["type"] == "finish"
     answer = (await persisted_messages(http, chat_id))[-1]
     saved = next(p for p in answer["parts"] if p["type"] == "tool-ask_user_question")

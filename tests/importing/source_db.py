@@ -1,0 +1,108 @@
+"""Scratch source databases in the shapes `turnflow import` reads, and generated data to fill them (tests and the
+import benchmark use the same)."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from models.database import asyncpg_dsn
+from tests.databases import create_database
+
+# Every shape's tables, with a column or two more than the importer reads (as real sources have).
+SOURCE_SCHEMA = """
+CREATE TABLE accounts (id uuid PRIMARY KEY, name text, plan text, deleted_at timestamptz);
+CREATE TABLE rooms (id uuid PRIMARY KEY, account_id uuid, artist_id uuid, topic text, updated_at timestamptz NOT NULL,
+    pinned boolean DEFAULT false);
+CREATE TABLE memories (id uuid PRIMARY KEY, room_id uuid, content jsonb, updated_at timestamptz NOT NULL,
+    embedding_ref text);
+CREATE INDEX ON memories (room_id);
+CREATE TABLE assistant_chats (id uuid PRIMARY KEY, account_id uuid, title text, messages jsonb,
+    created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, model text);
+CREATE TABLE conversations (id uuid PRIMARY KEY, account_id uuid, subject text, created_at timestamptz NOT NULL);
+CREATE TABLE conversation_messages (id uuid PRIMARY KEY, conversation_id uuid, role text, content text,
+    created_at timestamptz NOT NULL, tokens int);
+CREATE INDEX ON conversation_messages (conversation_id);
+CREATE TABLE chat_sessions (id uuid PRIMARY KEY, conversation_id uuid, request_id uuid, status text,
+    avinode_trip_id text, avinode_rfp_id text, avinode_rfq_id text, current_step text,
+    last_activity_at timestamptz, legacy_flags jsonb);
+CREATE INDEX ON chat_sessions (conversation_id);
+"""
+
+BASE_TIME = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+async def create_source_database(server_url: str) -> str:
+    """An empty database with every shape's tables; returns its URL."""
+    url = await create_database(server_url, prefix="import_source")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute(SOURCE_SCHEMA)
+    finally:
+        await conn.close()
+    return url
+
+
+@dataclass
+class RoomsData:
+    """Rows for the `rooms` shape, as tuples in column order."""
+
+    accounts: list[tuple[Any, ...]] = field(default_factory=list)
+    rooms: list[tuple[Any, ...]] = field(default_factory=list)
+    memories: list[tuple[Any, ...]] = field(default_factory=list)
+
+    async def insert(self, conn: asyncpg.Connection) -> None:
+        await _copy(conn, "accounts", ["id", "name", "deleted_at"], self.accounts)
+        await _copy(conn, "rooms", ["id", "account_id", "artist_id", "topic", "updated_at"], self.rooms)
+        await _copy(conn, "memories", ["id", "room_id", "content", "updated_at"], self.memories)
+
+
+async def _copy(conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+def v4_message(role: str, text: str, tools: list[dict[str, Any]] | None = None) -> str:
+    message: dict[str, Any] = {"role": role, "content": text}
+    if tools:
+        message["toolInvocations"] = tools
+    return json.dumps(message, ensure_ascii=False)
+
+
+def v5_message(role: str, text: str) -> str:
+    return json.dumps({"id": uuid.uuid4().hex, "role": role, "parts": [{"type": "text", "text": text}]})
+
+
+def generate_rooms(rooms: int, memories: int, *, deleted_accounts: int = 0, seed: int = 7) -> RoomsData:
+    """Accounts of ~50 rooms each, rooms with `memories` spread over them in alternating v4 and v5 shapes (some
+    with a tool invocation); the last `deleted_accounts` accounts are deleted, one room each."""
+    rng = random.Random(seed)
+    data = RoomsData()
+    live_accounts = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(max(1, rooms // 50))]
+    data.accounts += [(a, f"artist-co-{a.hex[:10]}", None) for a in live_accounts]
+    deleted = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(deleted_accounts)]
+    data.accounts += [(a, f"gone-{a.hex[:10]}", BASE_TIME) for a in deleted]
+    owners = [deleted[i] if i < deleted_accounts else rng.choice(live_accounts) for i in range(rooms)]
+    room_ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(rooms)]
+    for index, (room_id, owner) in enumerate(zip(room_ids, owners, strict=True)):
+        at = BASE_TIME + timedelta(minutes=index)
+        data.rooms.append((room_id, owner, uuid.UUID(int=rng.getrandbits(128)), f"Room {index} · setlist", at))
+    for index in range(memories):
+        room = index % rooms
+        at = BASE_TIME + timedelta(minutes=room, seconds=index // rooms)
+        role = "user" if (index // rooms) % 2 == 0 else "assistant"
+        text = f"message {index} in room {room}: " + "lyrics " * rng.randint(5, 60)
+        if index % 7 == 3 and role == "assistant":
+            tool = {"state": "result", "toolCallId": f"call_{index}", "toolName": "lookup_venue"}
+            content = v4_message(role, text, [tool | {"args": {"city": "Lisbon"}, "result": {"venue": "Coliseu"}}])
+        else:
+            content = v4_message(role, text) if index % 2 else v5_message(role, text)
+        data.memories.append((uuid.UUID(int=rng.getrandbits(128)), room_ids[room], content, at))
+    return data

@@ -42,7 +42,7 @@ async def _import(target_url: str, source_url: str, report: Path) -> Run:
     out, _ = await proc.communicate()
     wall = time.monotonic() - started
     assert proc.returncode is not None
-    return Run(wall, proc.returncode, out.decode().strip(), json.loads(report.read_text()))
+    return Run(wall, proc.returncode, out.decode().strip(), json.loads(await asyncio.to_thread(report.read_text)))
 
 
 async def _rows_newer_than(conn: asyncpg.Connection, xid: int) -> int:

@@ -106,3 +106,47 @@ def generate_rooms(rooms: int, memories: int, *, deleted_accounts: int = 0, seed
             content = v4_message(role, text) if index % 2 else v5_message(role, text)
         data.memories.append((uuid.UUID(int=rng.getrandbits(128)), room_ids[room], content, at))
     return data
+
+
+@dataclass
+class SourceRows:
+    """Adds rows to a scratch source database one at a time, with fresh ids, for tests that shape each row."""
+
+    conn: asyncpg.Connection
+
+    async def account(self, *, deleted: bool = False, name: str | None = None) -> uuid.UUID:
+        account_id = uuid.uuid4()
+        deleted_at = BASE_TIME if deleted else None
+        await self.conn.execute(
+            "INSERT INTO accounts (id, name, deleted_at) VALUES ($1, $2, $3)",
+            account_id,
+            name or f"label-{account_id.hex[:12]}",
+            deleted_at,
+        )
+        return account_id
+
+    async def room(self, account_id: uuid.UUID, topic: str | None, minute: int = 0) -> uuid.UUID:
+        room_id = uuid.uuid4()
+        await self.conn.execute(
+            "INSERT INTO rooms (id, account_id, artist_id, topic, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            room_id,
+            account_id,
+            uuid.uuid4(),
+            topic,
+            BASE_TIME + timedelta(minutes=minute),
+        )
+        return room_id
+
+    async def memory(
+        self, room_id: uuid.UUID, content: Any, minute: int, memory_id: uuid.UUID | None = None, *, raw: bool = False
+    ) -> uuid.UUID:
+        """`content` is stored as JSON; with `raw`, it is already the column's JSON text."""
+        memory_id = memory_id or uuid.uuid4()
+        await self.conn.execute(
+            "INSERT INTO memories (id, room_id, content, updated_at) VALUES ($1, $2, $3::jsonb, $4)",
+            memory_id,
+            room_id,
+            content if raw else json.dumps(content),
+            BASE_TIME + timedelta(minutes=minute),
+        )
+        return memory_id

@@ -52,6 +52,16 @@ def load_account_map(path: Path) -> dict[str, uuid.UUID | None]:
     return mapping
 
 
+_UPSERT = """
+    INSERT INTO accounts AS t (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE t.name IS DISTINCT FROM excluded.name
+"""
+_WOULD_WRITE = """
+    SELECT count(*) FROM unnest($1::uuid[], $2::text[]) AS s(id, name)
+    WHERE NOT EXISTS (SELECT 1 FROM accounts t WHERE t.id = s.id AND t.name = s.name)
+"""
+
+
 class AccountResolver:
     """Resolves each source account once per run; accounts it creates are written in their own transaction."""
 
@@ -131,16 +141,13 @@ class AccountResolver:
             else:
                 accepted.append((account_id, name))
                 self._resolved[str(account_id)] = account_id
-        if accepted and not self._dry_run:
-            status = await self._target.execute(
-                """
-                INSERT INTO accounts AS t (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])
-                ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE t.name IS DISTINCT FROM excluded.name
-                """,
-                [a for a, _ in accepted],
-                [n for _, n in accepted],
-            )
-            self.written += int(status.split()[-1])
+        if not accepted:
+            return
+        ids, names = [a for a, _ in accepted], [n for _, n in accepted]
+        if self._dry_run:
+            self.written += int(await self._target.fetchval(_WOULD_WRITE, ids, names))
+        else:
+            self.written += int((await self._target.execute(_UPSERT, ids, names)).split()[-1])
 
 
 def _is_uuid(value: str) -> bool:

@@ -150,3 +150,61 @@ class SourceRows:
             BASE_TIME + timedelta(minutes=minute),
         )
         return memory_id
+
+    async def assistant_chat(
+        self, account_id: uuid.UUID, title: str | None, messages: Any, *, raw: bool = False
+    ) -> uuid.UUID:
+        chat_id = uuid.uuid4()
+        await self.conn.execute(
+            "INSERT INTO assistant_chats (id, account_id, title, messages, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
+            chat_id,
+            account_id,
+            title,
+            messages if raw else json.dumps(messages),
+            BASE_TIME,
+            BASE_TIME + timedelta(hours=1),
+        )
+        return chat_id
+
+    async def conversation(self, account_id: uuid.UUID, subject: str | None) -> uuid.UUID:
+        conversation_id = uuid.uuid4()
+        await self.conn.execute(
+            "INSERT INTO conversations (id, account_id, subject, created_at) VALUES ($1, $2, $3, $4)",
+            conversation_id,
+            account_id,
+            subject,
+            BASE_TIME,
+        )
+        return conversation_id
+
+    async def conversation_message(self, conversation_id: uuid.UUID, role: str, content: str, minute: int) -> uuid.UUID:
+        message_id = uuid.uuid4()
+        await self.conn.execute(
+            "INSERT INTO conversation_messages (id, conversation_id, role, content, created_at)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            message_id,
+            conversation_id,
+            role,
+            content,
+            BASE_TIME + timedelta(minutes=minute),
+        )
+        return message_id
+
+    async def chat_session(self, conversation_id: uuid.UUID, status: str | None, minute: int, **refs: Any) -> uuid.UUID:
+        """`refs`: the columns request_id, avinode_trip_id, avinode_rfp_id, avinode_rfq_id and current_step."""
+        session_id = uuid.uuid4()
+        await self.conn.execute(
+            "INSERT INTO chat_sessions (id, conversation_id, request_id, status, avinode_trip_id, avinode_rfp_id,"
+            " avinode_rfq_id, current_step, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            session_id,
+            conversation_id,
+            refs.get("request_id"),
+            status,
+            refs.get("avinode_trip_id"),
+            refs.get("avinode_rfp_id"),
+            refs.get("avinode_rfq_id"),
+            refs.get("current_step"),
+            BASE_TIME + timedelta(minutes=minute),
+        )
+        return session_id

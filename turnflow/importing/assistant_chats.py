@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from functools import partial
 from typing import Any
-
-import asyncpg
 
 from models.enums import SessionType
 from turnflow.importing.identity import derived_session_id, indexed_message_id
 from turnflow.importing.legacy_messages import MalformedMessage, convert_message, decode_stored
-from turnflow.importing.records import ImportedSession, Skip, SourceAccount, SourceBatch, SourceChat
-from turnflow.importing.source_tables import read_source_accounts, require_tables
+from turnflow.importing.records import ImportedSession, Skip, SourceBatch, SourceChat
+from turnflow.importing.source_tables import DatabaseSource
 
 _CHANGED = "($2::timestamptz IS NULL OR updated_at >= $2)"
 _CHATS = f"""
@@ -26,19 +23,11 @@ _CHATS = f"""
 _COUNT = f"SELECT count(*) FROM assistant_chats WHERE {_CHANGED.replace('$2', '$1')}"
 
 
-class AssistantChatsSource:
+class AssistantChatsSource(DatabaseSource):
     name = "assistant-chats"
     chat_table = "assistant_chats"
-
-    def __init__(self, conn: asyncpg.Connection, since: datetime | None, page_size: int) -> None:
-        self._conn, self._since, self._page = conn, since, page_size
-
-    async def accounts(self) -> dict[str, SourceAccount] | None:
-        await require_tables(self._conn, self.name, "assistant_chats")
-        return await read_source_accounts(self._conn, required=False)
-
-    async def count(self) -> int:
-        return int(await self._conn.fetchval(_COUNT, self._since))
+    tables = ("assistant_chats",)
+    count_sql = _COUNT
 
     async def batches(self) -> AsyncIterator[SourceBatch]:
         after = None

@@ -12,13 +12,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import asyncpg
-
 from models.enums import SessionStatus, SessionType
 from turnflow.importing.identity import derived_session_id
 from turnflow.importing.legacy_messages import text_message
-from turnflow.importing.records import ImportedSession, Skip, SourceAccount, SourceBatch, SourceChat
-from turnflow.importing.source_tables import read_source_accounts, require_tables
+from turnflow.importing.records import ImportedSession, Skip, SourceBatch, SourceChat
+from turnflow.importing.source_tables import DatabaseSource
 
 # The source's status words that mean one of turnflow's; any other valid turnflow status is kept as it is.
 STATUS_MAP = {"completed": SessionStatus.RESOLVED.value, "archived": SessionStatus.ARCHIVED.value}
@@ -60,19 +58,11 @@ _ORPHANS = """
 """
 
 
-class ChatSessionsSource:
+class ChatSessionsSource(DatabaseSource):
     name = "chat-sessions"
     chat_table = "conversations"
-
-    def __init__(self, conn: asyncpg.Connection, since: datetime | None, page_size: int) -> None:
-        self._conn, self._since, self._page = conn, since, page_size
-
-    async def accounts(self) -> dict[str, SourceAccount] | None:
-        await require_tables(self._conn, self.name, "conversations", "conversation_messages", "chat_sessions")
-        return await read_source_accounts(self._conn, required=False)
-
-    async def count(self) -> int:
-        return int(await self._conn.fetchval(_COUNT, self._since))
+    tables = ("conversations", "conversation_messages", "chat_sessions")
+    count_sql = _COUNT
 
     async def batches(self) -> AsyncIterator[SourceBatch]:
         orphans = await self._conn.fetch(_ORPHANS)

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import datetime
 from functools import partial
 from typing import Any
-
-import asyncpg
 
 from models.enums import SessionType
 from turnflow.importing.identity import derived_session_id
 from turnflow.importing.legacy_messages import ConvertedMessage, convert_message, decode_stored
-from turnflow.importing.records import ImportedSession, Skip, SourceAccount, SourceBatch, SourceChat
-from turnflow.importing.source_tables import read_source_accounts, require_tables
+from turnflow.importing.records import ImportedSession, Skip, SourceBatch, SourceChat
+from turnflow.importing.source_tables import DatabaseSource
 
 _CHANGED = """($2::timestamptz IS NULL OR r.updated_at >= $2
     OR EXISTS (SELECT 1 FROM memories m WHERE m.room_id = r.id AND m.updated_at >= $2))"""
@@ -35,19 +32,12 @@ _ORPHANS = """
 """
 
 
-class RoomsSource:
+class RoomsSource(DatabaseSource):
     name = "rooms"
     chat_table = "rooms"
-
-    def __init__(self, conn: asyncpg.Connection, since: datetime | None, page_size: int) -> None:
-        self._conn, self._since, self._page = conn, since, page_size
-
-    async def accounts(self) -> dict[str, SourceAccount] | None:
-        await require_tables(self._conn, self.name, "rooms", "memories")
-        return await read_source_accounts(self._conn, required=True)
-
-    async def count(self) -> int:
-        return int(await self._conn.fetchval(_COUNT, self._since))
+    tables = ("rooms", "memories")
+    count_sql = _COUNT
+    accounts_required = True
 
     async def batches(self) -> AsyncIterator[SourceBatch]:
         orphans = await self._conn.fetch(_ORPHANS, self._since)

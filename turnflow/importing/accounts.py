@@ -52,14 +52,15 @@ def load_account_map(path: Path) -> dict[str, uuid.UUID | None]:
     return mapping
 
 
-_UPSERT = """
-    INSERT INTO accounts AS t (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])
-    ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE t.name IS DISTINCT FROM excluded.name
-"""
-_WOULD_WRITE = """
-    SELECT count(*) FROM unnest($1::uuid[], $2::text[]) AS s(id, name)
+# Accounts whose id or name differ; only those are written, so an unchanged account is not even locked.
+_DIFFERENT = """
+    FROM unnest($1::uuid[], $2::text[]) AS s(id, name)
     WHERE NOT EXISTS (SELECT 1 FROM accounts t WHERE t.id = s.id AND t.name = s.name)
 """
+_UPSERT = f"""
+    INSERT INTO accounts (id, name) SELECT s.id, s.name {_DIFFERENT} ON CONFLICT (id) DO UPDATE SET name = excluded.name
+"""
+_WOULD_WRITE = f"SELECT count(*) {_DIFFERENT}"
 
 
 class AccountResolver:

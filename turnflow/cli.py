@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-import uvicorn
-from alembic.util.exc import CommandError as AlembicError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -202,6 +200,8 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # noqa: PLC0415 - the server's imports cost every other command a second on a busy box
+
     _database_url(settings)  # fail with the explanation now, not inside the server's startup
     # The factory reads the same settings again: the flags reached it through the environment.
     uvicorn.run(
@@ -224,6 +224,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from alembic.util.exc import CommandError as AlembicError  # noqa: PLC0415 - as uvicorn in _api
+
     url = _database_url(settings)
     try:
         upgrade = asyncio.run(upgrade_to_head(url))

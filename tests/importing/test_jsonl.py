@@ -14,7 +14,11 @@ from turnflow.importing.identity import derived_session_id
 
 
 def _write(path: Path, *lines: Any) -> Path:
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
+    encoded = [
+        line if isinstance(line, bytes) else (line if isinstance(line, str) else json.dumps(line)).encode()
+        for line in lines
+    ]
+    path.write_bytes(b"".join(line + b"\n" for line in encoded))
     return path
 
 
@@ -81,6 +85,8 @@ async def test_bad_lines_are_skipped_whole_and_named_by_line(
         base | {"chats": [{"id": half_chat}, {"title": "no id"}]},
         base | {"account_id": "acct-7", "chats": []},
         {"account_id": str(account), "chats": [{"id": "t"}]},
+        json.dumps(base | {"chats": [{"id": "lone-surrogate"}]}).replace("lone-surrogate", "\\ud800"),
+        b"\xff\xfe not utf-8",
     )
 
     report = await run_import_into("jsonl", file=path)
@@ -92,6 +98,8 @@ async def test_bad_lines_are_skipped_whole_and_named_by_line(
         ("line 3", "malformed-content"),
         ("line 4", "malformed-content"),
         ("line 5", "malformed-content"),
+        ("line 6", "malformed-content"),
+        ("line 7", "malformed-content"),
     }
     details = {s.source_id: s.detail for s in report.skipped}
     assert "not JSON" in details["line 2"]

@@ -13,6 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from models.enums import SessionStatus, SessionType
 from turnflow.importing.identity import derived_session_id, indexed_message_id
 from turnflow.importing.legacy_messages import MalformedMessage, convert_message
@@ -44,8 +46,9 @@ class JsonlSource:
                 if not raw.strip():
                     continue
                 try:
-                    _read_line(json.loads(raw.decode()), batch)
-                except (UnicodeDecodeError, json.JSONDecodeError, MalformedMessage) as exc:
+                    # orjson, unlike the json module, refuses lone surrogates, which PostgreSQL cannot store.
+                    _read_line(orjson.loads(raw), batch)
+                except (json.JSONDecodeError, MalformedMessage) as exc:
                     batch.skipped.append(
                         Skip("malformed-content", "jsonl", f"line {number}", _reason(exc), whole_chat=True)
                     )
@@ -58,9 +61,7 @@ class JsonlSource:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON: {exc.msg} at column {exc.colno}"
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8"
+        return f"not JSON (or not UTF-8): {exc.msg} at column {exc.colno}"
     return str(exc)
 
 

@@ -3,13 +3,13 @@ the source rows it cannot import, each with its reason."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from turnflow.importing.json_text import encode
 from turnflow.importing.legacy_messages import ConvertedMessage, MalformedMessage
 
 # One message's parts as stored; a larger one is reported, not imported (PostgreSQL would take up to 255 MB).
@@ -89,8 +89,8 @@ class SourceChat:
         ref = source_ref or message_id
         try:
             message = convert()
-            parts = json.dumps(message.parts, ensure_ascii=False, separators=(",", ":"))
-            metadata = json.dumps(message.metadata, ensure_ascii=False) if message.metadata is not None else None
+            parts = encode(message.parts)
+            metadata = encode(message.metadata) if message.metadata is not None else None
         except MalformedMessage as exc:
             self.skipped.append(Skip("malformed-content", source, ref, str(exc), self.id))
             return

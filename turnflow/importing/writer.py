@@ -4,7 +4,6 @@ a chat with an active turn is left alone and reported, for the next run to pick 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -13,8 +12,9 @@ from typing import Any
 import asyncpg
 
 from models.enums import MessageStatus, SessionStatus
+from turnflow.importing.json_text import encode
 from turnflow.importing.reconciliation import ImportedState
-from turnflow.importing.records import ImportedSession, Skip, SourceChat
+from turnflow.importing.records import ImportedMessage, ImportedSession, Skip, SourceChat
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class BatchConflict(Exception):
 @dataclass(frozen=True)
 class _Upsert:
     """One table's upsert as two statements that share their parts: which source rows differ, and the write.
-    Source rows arrive as one array per column; `s` is the source row, `t` the table's."""
+    Source rows arrive as one JSON array of objects (one parameter, parsed by the server, which is much cheaper
+    than an array per column); `s` is the source row, `t` the table's."""
 
     table: str
     columns: tuple[tuple[str, str], ...]
@@ -55,13 +56,12 @@ class _Upsert:
     # Rows the import may change; others belong to turnflow (e.g. messages a turn wrote).
     owned: str = "TRUE"
 
-    def source(self, first_param: int = 1) -> str:
-        arrays = ", ".join(f"${first_param + i}::{kind}[]" for i, (_, kind) in enumerate(self.columns))
-        return f"unnest({arrays}) AS s({', '.join(name for name, _ in self.columns)})"
+    def source(self, param: int = 1) -> str:
+        return f"jsonb_to_recordset(${param}::jsonb) AS s({', '.join(f'{name} {kind}' for name, kind in self.columns)})"
 
-    def changed_sql(self, first_param: int) -> str:
+    def changed_sql(self, param: int) -> str:
         return (
-            f"SELECT '{self.table}' AS tbl, {self.key} AS key FROM {self.source(first_param)} "
+            f"SELECT '{self.table}' AS tbl, {self.key} AS key FROM {self.source(param)} "
             f"LEFT JOIN {self.table} t ON {self.join} WHERE t.id IS NULL OR ({self.owned} AND ({self.differs}))"
         )
 
@@ -88,19 +88,19 @@ _SESSIONS = _Upsert(
         ("session_type", "text"),
         ("title", "text"),
         ("subject_id", "text"),
-        ("external_refs", "text"),
+        ("external_refs", "jsonb"),
         ("status", "text"),
         ("created_at", "timestamptz"),
         ("last_activity_at", "timestamptz"),
     ),
     join="t.id = s.id",
     differs="""(t.account_id, t.session_type, t.title, t.subject_id, t.external_refs, t.status, t.last_activity_at)
-        IS DISTINCT FROM (s.account_id, s.session_type, s.title, s.subject_id, s.external_refs::jsonb,
+        IS DISTINCT FROM (s.account_id, s.session_type, s.title, s.subject_id, s.external_refs,
         coalesce(s.status, t.status), greatest(t.last_activity_at, s.last_activity_at))""",
     assign="""account_id = s.account_id, session_type = s.session_type, title = s.title, subject_id = s.subject_id,
-        external_refs = s.external_refs::jsonb, status = coalesce(s.status, t.status),
+        external_refs = s.external_refs, status = coalesce(s.status, t.status),
         last_activity_at = greatest(t.last_activity_at, s.last_activity_at), updated_at = now()""",
-    values=f"""s.id, s.account_id, s.session_type, s.title, s.subject_id, s.external_refs::jsonb,
+    values=f"""s.id, s.account_id, s.session_type, s.title, s.subject_id, s.external_refs,
         coalesce(s.status, '{SessionStatus.ACTIVE.value}'), s.created_at, s.last_activity_at""",
     key="s.id::text",
 )
@@ -138,16 +138,16 @@ _MESSAGES = _Upsert(
         ("id", "text"),
         ("seq", "bigint"),
         ("role", "text"),
-        ("parts", "text"),
-        ("metadata", "text"),
+        ("parts", "jsonb"),
+        ("metadata", "jsonb"),
         ("created_at", "timestamptz"),
     ),
     join="t.chat_id = s.chat_id AND t.id = s.id",
     differs=f"""(t.seq, t.role, t.parts, t.metadata, t.created_at, t.status)
-        IS DISTINCT FROM (s.seq, s.role, s.parts::jsonb, s.metadata::jsonb, s.created_at, '{_COMPLETE}')""",
-    assign=f"""seq = s.seq, role = s.role, parts = s.parts::jsonb, metadata = s.metadata::jsonb,
+        IS DISTINCT FROM (s.seq, s.role, s.parts, s.metadata, s.created_at, '{_COMPLETE}')""",
+    assign=f"""seq = s.seq, role = s.role, parts = s.parts, metadata = s.metadata,
         created_at = s.created_at, status = '{_COMPLETE}', updated_at = now()""",
-    values="s.chat_id, s.id, s.seq, s.role, s.parts::jsonb, s.metadata::jsonb, s.created_at",
+    values="s.chat_id, s.id, s.seq, s.role, s.parts, s.metadata, s.created_at",
     key="s.chat_id",
     owned="t.turn_id IS NULL",
 )
@@ -157,11 +157,7 @@ _TABLE_NAMES = {u.table: name for name, u in _UPSERTS.items()}
 
 def _changed_sql() -> str:
     """Which rows differ, for all three tables in one round trip."""
-    parts, first = [], 1
-    for upsert in _UPSERTS.values():
-        parts.append(f"({upsert.changed_sql(first)})")
-        first += len(upsert.columns)
-    return " UNION ALL ".join(parts)
+    return " UNION ALL ".join(f"({upsert.changed_sql(param)})" for param, upsert in enumerate(_UPSERTS.values(), 1))
 
 
 _CHANGED = _changed_sql()
@@ -200,23 +196,33 @@ class _Plan:
 
     chats: list[TargetChat] = field(default_factory=list)
     existing: dict[str, _ExistingChat] = field(default_factory=dict)
-    columns: dict[str, list[list[Any]]] = field(
-        default_factory=lambda: {name: [[] for _ in u.columns] for name, u in _UPSERTS.items()}
-    )
+    rows: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in _UPSERTS})
     session_chats: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     set_aside: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
     taken: list[Skip] = field(default_factory=list)
 
+    def document(self, table: str) -> str:
+        return f"[{','.join(self.rows[table])}]"
+
     @property
-    def arrays(self) -> list[list[Any]]:
-        return [column for name in _UPSERTS for column in self.columns[name]]
+    def documents(self) -> list[str]:
+        return [self.document(table) for table in _UPSERTS]
 
     def add_session(self, session: ImportedSession, account_id: uuid.UUID, chat_id: str) -> None:
         key = str(session.id)
         if key not in self.session_chats:
-            row = [session.id, account_id, session.session_type, session.title, session.subject_id]
-            row += [_json_object(session.external_refs), session.status, session.created_at, session.last_activity_at]
-            _append(self.columns["sessions"], row)
+            row = {
+                "id": session.id,
+                "account_id": account_id,
+                "session_type": session.session_type,
+                "title": session.title,
+                "subject_id": session.subject_id,
+                "external_refs": session.external_refs,
+                "status": session.status,
+                "created_at": session.created_at,
+                "last_activity_at": session.last_activity_at,
+            }
+            self.rows["sessions"].append(encode(row))
         self.session_chats[key].append(chat_id)
 
     def imported(self) -> dict[str, ImportedState]:
@@ -234,7 +240,7 @@ async def write_batch(conn: asyncpg.Connection, chats: list[TargetChat], *, dry_
         async with conn.transaction():
             plan = await _plan(conn, chats)
             outcome.taken = plan.taken
-            changed = await conn.fetch(_CHANGED, *plan.arrays)
+            changed = await conn.fetch(_CHANGED, *plan.documents)
             outcome.written.update(Counter(_TABLE_NAMES[r["tbl"]] for r in changed))
             dirty = {r["key"] for r in changed if r["tbl"] != "sessions"}
             dirty |= {chat for r in changed if r["tbl"] == "sessions" for chat in plan.session_chats[r["key"]]}
@@ -249,7 +255,7 @@ async def write_batch(conn: asyncpg.Connection, chats: list[TargetChat], *, dry_
                 await conn.execute(_SET_ASIDE, *plan.set_aside)
             outcome.written.clear()
             for name, upsert in _UPSERTS.items():
-                outcome.written[name] += int(await conn.fetchval(upsert.write_sql, *plan.columns[name]))
+                outcome.written[name] += int(await conn.fetchval(upsert.write_sql, plan.document(name)))
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise BatchConflict(str(exc)) from exc
     return outcome
@@ -297,30 +303,24 @@ def _place(plan: _Plan, chat: TargetChat, existing: _ExistingChat | None) -> Non
             plan.set_aside[0].append(source.id)
             plan.set_aside[1].append(message_id)
     plan.add_session(source.session, chat.account_id, source.id)
-    last_message_at = source.messages[-1].created_at if source.messages else None
-    _append(
-        plan.columns["chats"],
-        [
-            source.id,
-            source.session.id,
-            chat.account_id,
-            source.title,
-            max(seqs.values(), default=0),
-            history_read,
-            last_message_at,
-            source.created_at,
-            source.updated_at,
-        ],
+    chat_row = {
+        "id": source.id,
+        "session_id": source.session.id,
+        "account_id": chat.account_id,
+        "title": source.title,
+        "last_seq": max(seqs.values(), default=0),
+        "history_read_seq": history_read,
+        "last_message_at": source.messages[-1].created_at if source.messages else None,
+        "created_at": source.created_at,
+        "updated_at": source.updated_at,
+    }
+    plan.rows["chats"].append(encode(chat_row))
+    plan.rows["messages"] += [_message_row(source.id, m, seqs[m.id]) for m in source.messages]
+
+
+def _message_row(chat_id: str, message: ImportedMessage, seq: int) -> str:
+    """Parts and metadata are JSON already: spliced in, not parsed and encoded again."""
+    fields = encode(
+        {"chat_id": chat_id, "id": message.id, "seq": seq, "role": message.role, "created_at": message.created_at}
     )
-    for message in source.messages:
-        row_values = [source.id, message.id, seqs[message.id], message.role, message.parts, message.metadata]
-        _append(plan.columns["messages"], [*row_values, message.created_at])
-
-
-def _append(columns: list[list[Any]], row: list[Any]) -> None:
-    for column, value in zip(columns, row, strict=True):
-        column.append(value)
-
-
-def _json_object(value: dict[str, str]) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return f'{fields[:-1]},"parts":{message.parts},"metadata":{message.metadata or "null"}}}'

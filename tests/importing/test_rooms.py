@@ -241,3 +241,18 @@ async def test_since_reads_only_chats_changed_from_then(
     assert (report.chats_read, report.chats_matched) == (1, 1)
     assert dict(report.written) == {"accounts": 0, "sessions": 1, "chats": 1, "messages": 1}
     assert await target.fetchval("SELECT count(*) FROM chat_messages WHERE chat_id = $1", str(busy)) == 2
+
+
+async def test_numbers_past_64_bits_are_kept_exactly(
+    source: asyncpg.Connection, target: asyncpg.Connection, run_import_into: Importer
+) -> None:
+    rows = SourceRows(source)
+    room = await rows.room(await rows.account(), "big numbers")
+    tool = {"state": "result", "toolCallId": "c1", "toolName": "count", "args": {}, "result": 2**80 + 1}
+    await rows.memory(room, {"role": "assistant", "content": "", "toolInvocations": [tool]}, 1)
+
+    report = await run_import_into("rooms")
+
+    assert report.skipped == []
+    output = await target.fetchval("SELECT parts->0->>'output' FROM chat_messages WHERE chat_id = $1", str(room))
+    assert output == str(2**80 + 1)

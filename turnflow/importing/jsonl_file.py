@@ -13,10 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from models.enums import SessionStatus, SessionType
 from turnflow.importing.identity import derived_session_id, indexed_message_id
+from turnflow.importing.json_text import encode
 from turnflow.importing.legacy_messages import MalformedMessage, convert_message
 from turnflow.importing.records import ImportedSession, Skip, SourceAccount, SourceBatch, SourceChat
 
@@ -46,9 +45,10 @@ class JsonlSource:
                 if not raw.strip():
                     continue
                 try:
-                    # orjson, unlike the json module, refuses lone surrogates, which PostgreSQL cannot store.
-                    _read_line(orjson.loads(raw), batch)
-                except (json.JSONDecodeError, MalformedMessage) as exc:
+                    line = json.loads(raw.decode())
+                    encode(line)  # refuses lone surrogates, which PostgreSQL cannot store
+                    _read_line(line, batch)
+                except (UnicodeDecodeError, json.JSONDecodeError, MalformedMessage) as exc:
                     batch.skipped.append(
                         Skip("malformed-content", "jsonl", f"line {number}", _reason(exc), whole_chat=True)
                     )
@@ -61,7 +61,9 @@ class JsonlSource:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON (or not UTF-8): {exc.msg} at column {exc.colno}"
+        return f"not JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
     return str(exc)
 
 

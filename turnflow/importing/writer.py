@@ -174,7 +174,11 @@ _SET_ASIDE = """
     UPDATE chat_messages t SET seq = -t.seq FROM unnest($1::text[], $2::text[]) AS s(chat_id, id)
     WHERE t.chat_id = s.chat_id AND t.id = s.id
 """
-_LOCK = "SELECT id, active_turn_id FROM chats WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
+# Only idle chats are locked (the condition is checked again once a row's lock is had): a running turn locks its
+# session before its chat when it finishes, so holding its chat here while writing sessions could deadlock.
+_LOCK_IDLE = """
+    SELECT id FROM chats WHERE id = ANY($1::text[]) AND active_turn_id IS NULL ORDER BY id FOR NO KEY UPDATE
+"""
 
 
 @dataclass(frozen=True)
@@ -247,8 +251,8 @@ async def write_batch(conn: asyncpg.Connection, chats: list[TargetChat], *, dry_
             if dry_run or not dirty:
                 outcome.imported = plan.imported()
                 return outcome
-            locked = await conn.fetch(_LOCK, sorted(dirty))
-            outcome.busy = sorted(r["id"] for r in locked if r["active_turn_id"] is not None)
+            locked = {r["id"] for r in await conn.fetch(_LOCK_IDLE, sorted(dirty))}
+            outcome.busy = sorted((dirty & plan.existing.keys()) - locked)
             # Planned again under the lock: a turn may have added messages since the first read.
             plan = await _plan(conn, [c for c in plan.chats if c.source.id in dirty - set(outcome.busy)])
             if plan.set_aside[0]:
@@ -256,7 +260,7 @@ async def write_batch(conn: asyncpg.Connection, chats: list[TargetChat], *, dry_
             outcome.written.clear()
             for name, upsert in _UPSERTS.items():
                 outcome.written[name] += int(await conn.fetchval(upsert.write_sql, plan.document(name)))
-    except asyncpg.IntegrityConstraintViolationError as exc:
+    except (asyncpg.IntegrityConstraintViolationError, asyncpg.TransactionRollbackError) as exc:
         raise BatchConflict(str(exc)) from exc
     return outcome
 

@@ -63,7 +63,7 @@ async def test_malformed_arrays_and_elements_are_reported_with_their_place(
         ("malformed-content", "assistant_chats.messages", f"{mixed}[1]"),
         ("malformed-content", "assistant_chats.messages", f"{mixed}[2]"),
     }
-    assert (report.chats_matched, report.chats_skipped, report.mismatches) == (1, 1, [])
+    assert (report.chats_read, report.chats_matched, report.chats_skipped, report.mismatches) == (2, 1, 1, [])
     # The element that imported keeps the id of its place in the array.
     stored = await target.fetch("SELECT id FROM chat_messages WHERE chat_id = $1", str(mixed))
     assert stored == [(str(uuid.uuid5(mixed, "0")),)]

@@ -154,6 +154,8 @@ async def test_a_rerun_with_nothing_new_writes_no_row(
     assert (first.chats_matched, first.chats_skipped, first.mismatches) == (37, 3, [])
     chat_ids = [str(r[0]) for r in data.rooms]
     before = await row_versions(target, chat_ids)
+    # A session and a chat per imported room, every memory but those of the 3 deleted accounts' rooms (memories go
+    # round-robin over the rooms: 4 each for the first ones), and the live accounts.
     assert len(before) == 37 * 2 + 130 - 3 * (130 // 40 + 1) + len({r[1] for r in data.rooms[3:]})
 
     second = await run_import_into("rooms", batch_chats=7)

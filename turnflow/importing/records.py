@@ -121,6 +121,11 @@ class SourceBatch:
     # Accounts a source names inline (a JSON Lines session), for sources without an accounts table.
     accounts: list[SourceAccount] = field(default_factory=list)
 
+    @property
+    def chats_read(self) -> int:
+        """Chats read, including those that could not be read whole (skipped as one)."""
+        return len(self.chats) + sum(1 for s in self.skipped if s.whole_chat)
+
 
 def _holds_nul(text: str) -> bool:
     return "\\u0000" in text and _NUL.search(text) is not None

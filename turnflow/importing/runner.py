@@ -145,7 +145,7 @@ async def _pump(
         try:
             while (batch := await queue.get()) is not None:
                 await _import_batch(source, target, resolver, report, batch, dry_run=dry_run)
-                progress.advance(len(batch.chats), sum(len(c.messages) for c in batch.chats))
+                progress.advance(batch.chats_read, sum(len(c.messages) for c in batch.chats))
         except BaseException:
             reader.cancel()
             raise
@@ -162,7 +162,7 @@ async def _import_batch(
 ) -> None:
     report.skipped += batch.skipped
     report.adjusted += batch.adjusted
-    report.chats_read += len(batch.chats)
+    report.chats_read += batch.chats_read
     resolver.learn(batch.accounts)
     accounts = await resolver.resolve({c.source_account_id for c in batch.chats})
     chats: list[TargetChat] = []

@@ -36,7 +36,7 @@ def decode_stored(raw: str | None) -> Any:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise MalformedMessage(f"content is a string that is not JSON ({exc.msg} at {exc.pos})") from None
+            raise MalformedMessage(f"content is a string that is not JSON: {exc.msg} (character {exc.pos})") from None
     return value
 
 

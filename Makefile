@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint bench bench-stop bench-sandbox clean
+.PHONY: dev test lint bench bench-stop bench-sandbox bench-import clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)…"
@@ -47,6 +47,10 @@ bench-stop: $(VENV)/.installed-dev
 # A new session's first token against a warm session's, with provisioning and restore times (about 1 min).
 bench-sandbox: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.sandbox_first_token $(ARGS)
+
+# `turnflow import rooms` at the seed's scale, first run and no-change re-run (about 1 min).
+bench-import: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.import_speed $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,13 +20,14 @@ def chat_rows(caller: Caller) -> Select[Any]:
         .where(ChatRead.chat_id == Chat.id, ChatRead.reader_id == caller.reader_id)
         .scalar_subquery()
     )
+    read_through = func.greatest(func.coalesce(last_read, 0), Chat.history_read_seq)
     unread = (
         select(func.count())
         .select_from(ChatMessage)
         .where(
             ChatMessage.chat_id == Chat.id,
             ChatMessage.role == MessageRole.ASSISTANT.value,
-            ChatMessage.seq > func.coalesce(last_read, 0),
+            ChatMessage.seq > read_through,
         )
         .scalar_subquery()
     )
@@ -38,7 +39,7 @@ def chat_rows(caller: Caller) -> Select[Any]:
             Session.status.label("session_status"),
             unread.label("unread_count"),
             messages.label("message_count"),
-            func.coalesce(last_read, 0).label("last_read_seq"),
+            read_through.label("last_read_seq"),
         )
         .join(Session, and_(Session.id == Chat.session_id))
         .where(visible_chats(caller))

@@ -33,7 +33,7 @@ def session_rows(caller: Caller) -> Select[Any]:
         .where(
             Chat.session_id == Session.id,
             ChatMessage.role == MessageRole.ASSISTANT.value,
-            ChatMessage.seq > func.coalesce(ChatRead.last_read_seq, 0),
+            ChatMessage.seq > func.greatest(func.coalesce(ChatRead.last_read_seq, 0), Chat.history_read_seq),
         )
         .scalar_subquery()
     )

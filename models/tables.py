@@ -169,6 +169,8 @@ class Chat(Base):
         ForeignKey("turns.id", ondelete="SET NULL", use_alter=True)
     )
     last_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Messages up to here are read for every reader: history brought in by `turnflow import` starts with no unread.
+    history_read_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()

@@ -1,4 +1,5 @@
-"""The `turnflow` command: the local stack, the API and worker processes, migrations, API keys, the spend digest."""
+"""The `turnflow` command: the local stack, the API and worker processes, migrations, API keys, the spend digest,
+imports of existing chats."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-import uvicorn
-from alembic.util.exc import CommandError as AlembicError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.database import create_engine, session_factory
 from models.settings import Settings, get_settings
 from turnflow.errors import CommandError
+from turnflow.importing.runner import DEFAULT_BATCH_CHATS
+from turnflow.importing.runner import SHAPES as IMPORT_SHAPES
 from turnflow.keys import create_key, list_keys, revoke_key
 from turnflow.schema import display_url, upgrade_to_head
 
@@ -109,6 +110,30 @@ def _parser() -> argparse.ArgumentParser:
         "--minutes", type=_positive, help="how far back to sum (default TURNFLOW_DIGEST_INTERVAL_MINUTES)"
     )
     digest.set_defaults(command=_digest)
+
+    importing = commands.add_parser(
+        "import",
+        parents=[data_dir],
+        help="bring existing chats in from another product's database or a JSON Lines file",
+        description="Re-runnable: ids are derived from the source's, and rows that did not change are not written. "
+        "Exit codes: 0 done, 3 a chat differs from its source after writing, 4 some chats had a turn running "
+        "(run again).",
+    )
+    importing.add_argument("shape", choices=IMPORT_SHAPES, help="the source's shape")
+    importing.add_argument("file", nargs="?", type=Path, help="the JSON Lines file (shape jsonl only)")
+    importing.add_argument("--source", metavar="URL", help="the source database (postgresql://…)")
+    importing.add_argument("--dry-run", action="store_true", help="read and compare; write nothing")
+    importing.add_argument(
+        "--account-map", type=Path, metavar="FILE", help="lines SOURCE_ACCOUNT_ID TURNFLOW_ACCOUNT_ID (or skip)"
+    )
+    importing.add_argument(
+        "--since", type=_timestamp, metavar="TIMESTAMP", help="only chats changed at or after this ISO 8601 time"
+    )
+    importing.add_argument("--report", type=Path, metavar="FILE", help="where to write the report (JSON)")
+    importing.add_argument(
+        "--batch-size", type=_positive, default=DEFAULT_BATCH_CHATS, help="chats per transaction (default %(default)s)"
+    )
+    importing.set_defaults(command=_import)
     return parser
 
 
@@ -124,6 +149,14 @@ def _positive(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return n
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use an ISO 8601 time, e.g. 2026-11-30T00:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -167,6 +200,8 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # noqa: PLC0415 - the server's imports cost every other command a second on a busy box
+
     _database_url(settings)  # fail with the explanation now, not inside the server's startup
     # The factory reads the same settings again: the flags reached it through the environment.
     uvicorn.run(
@@ -189,6 +224,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from alembic.util.exc import CommandError as AlembicError  # noqa: PLC0415 - as uvicorn in _api
+
     url = _database_url(settings)
     try:
         upgrade = asyncio.run(upgrade_to_head(url))
@@ -251,6 +288,38 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(send())
     return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: only this command draws a progress bar.
+    from turnflow.importing.progress import SilentProgress, TerminalProgress  # noqa: PLC0415
+    from turnflow.importing.runner import ImportOptions, run_import  # noqa: PLC0415
+
+    if (args.shape == "jsonl") != (args.file is not None):
+        raise CommandError("give a FILE with shape jsonl, and only with it", exit_code=2)
+    if (args.shape == "jsonl") == (args.source is not None):
+        raise CommandError("give --source URL for a database shape (and not for jsonl)", exit_code=2)
+    if args.shape == "jsonl" and args.since is not None:
+        raise CommandError("--since applies to database shapes; a JSON Lines file is read whole", exit_code=2)
+    options = ImportOptions(
+        shape=args.shape,
+        target_url=_database_url(settings),
+        source_url=args.source,
+        file=args.file,
+        dry_run=args.dry_run,
+        account_map=args.account_map,
+        since=args.since,
+        batch_chats=args.batch_size,
+    )
+    started = datetime.now(UTC)
+    report_path = args.report or Path(f"turnflow-import-{args.shape}-{started:%Y%m%dT%H%M%SZ}.json")
+    progress = TerminalProgress() if sys.stdout.isatty() else SilentProgress()
+    report = asyncio.run(run_import(options, progress))
+    report.write(report_path)
+    print(report.summary(report_path))
+    for mismatch in report.mismatches[:10]:
+        print(f"  mismatch: {mismatch.describe()}", file=sys.stderr)
+    return report.exit_code
 
 
 def _database_url(settings: Settings) -> str:

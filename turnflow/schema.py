@@ -9,8 +9,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from turnflow.migrate import upgrade_async
-
 
 @dataclass(frozen=True)
 class Upgrade:
@@ -38,6 +36,9 @@ async def current_revision(database_url: str) -> str | None:
 
 
 async def upgrade_to_head(database_url: str) -> Upgrade:
+    # Imported here: Alembic takes a good part of a second to load, which commands that never migrate should not pay.
+    from turnflow.migrate import upgrade_async  # noqa: PLC0415
+
     before = await current_revision(database_url)
     await upgrade_async(database_url)
     after = await current_revision(database_url)

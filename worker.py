@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.error_redaction import ErrorRedaction
 from activities.event_retention import EventRetentionActivities
 from activities.handoff_drafts import HandoffDraftActivities
 from activities.model.providers import provider_factory
@@ -75,6 +76,8 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             lifecycle.teardown_sandbox,
             retention.prune_turn_events,
         ],
+        # No SQL, parameters or exception text of an unexpected error enters a workflow history.
+        interceptors=[ErrorRedaction()],
         max_concurrent_activities=200,
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),

@@ -18,10 +18,10 @@ from typing import Any
 import anyio
 import asyncpg
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import TemporalError
+from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError
 
-from models.names import HANDOFF_DRAFT_WORKFLOW
+from models.names import HANDOFF_DRAFT_WORKFLOW, MODEL_ERROR_PREFIX
 from models.session_summary import (
     DraftNotice,
     HandoffDraftInput,
@@ -85,18 +85,21 @@ class _DraftText:
         return True
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost cause: the model's or the activity's own message, not Temporal's wrapping."""
+def _reason(exc: BaseException, workflow_id: str) -> str:
+    """The model's own message (e.g. an overloaded or refused call); any other failure is only logged."""
     while isinstance(exc, TemporalError) and exc.cause is not None:
         exc = exc.cause
-    return f"the draft failed: {exc}"
+    if isinstance(exc, ApplicationError) and (exc.type or "").startswith(MODEL_ERROR_PREFIX):
+        return f"the draft failed: {exc.message}"
+    _log.error("draft workflow %s failed: %s", workflow_id, exc)
+    return "the draft failed; it is logged, ask for it again"
 
 
 async def _report_outcome(handle: WorkflowHandle[Any, HandoffDraftResult], queue: _Inbox) -> None:
     try:
         await handle.result()
     except WorkflowFailureError as exc:
-        queue.put_nowait(_Outcome(_reason(exc)))
+        queue.put_nowait(_Outcome(_reason(exc, handle.id)))
     except RPCError as exc:
         _log.warning("draft workflow %s: lost track of it: %s", handle.id, exc)
         queue.put_nowait(_Outcome(INTERRUPTED))

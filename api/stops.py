@@ -59,8 +59,7 @@ async def stop_chat_turn(
         return StopResult(turn_id=chat.active_turn_id, stopped=False)  # nothing running, or a stale stop
     turn = await db.get(Turn, chat.active_turn_id, with_for_update=True)
     assert turn is not None
-    snapshot = list(request.message.parts) if request.message is not None else None
-    return await _stop(db, temporal, turn, snapshot, response)
+    return await _stop(db, temporal, turn, request.text_snapshot(), response)
 
 
 @router.post(

@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.pricing import PRICES
 
 STACK_FILE = "stack.json"
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
@@ -97,6 +99,13 @@ class Settings(BaseSettings):
     digest_telegram_chat_id: str | None = Field(None, description="Telegram chat the digest goes to.")
     digest_interval_minutes: int = Field(10, ge=1, le=1440, description="Window and period of the spend digest.")
     stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
+
+    @field_validator("model")
+    @classmethod
+    def _priced_model(cls, model: str | None) -> str | None:
+        if model is not None and model not in PRICES:
+            raise ValueError(f"unknown model {model!r}; use `scripted` or one of {', '.join(PRICES)}")
+        return model
 
     @property
     def stack_file(self) -> Path:

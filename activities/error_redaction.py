@@ -14,8 +14,9 @@ _log = logging.getLogger("turnflow.activities")
 
 
 class ErrorRedaction(Interceptor):
-    """Worker interceptor: an activity's own ApplicationErrors pass as written (their text is chosen for the user);
-    any other exception is logged in full and reaches Temporal as its class name only, retryable as before."""
+    """Worker interceptor: an activity's own ApplicationErrors pass as written (their text is chosen for the user),
+    without the exceptions they were raised from; any other exception is logged in full and reaches Temporal as its
+    class name only, retryable as before."""
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _RedactingInbound(next)
@@ -25,7 +26,8 @@ class _RedactingInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         try:
             return await super().execute_activity(input)
-        except FailureError:
+        except FailureError as exc:
+            _drop_foreign_causes(exc)
             raise
         except Exception as exc:
             info = activity.info()
@@ -36,3 +38,15 @@ class _RedactingInbound(ActivityInboundInterceptor):
             raise ApplicationError(
                 f"{info.activity_type} failed with {kind}; the worker log has the details", type=kind
             ) from None
+
+
+def _drop_foreign_causes(error: BaseException) -> None:
+    """Temporal records an error's causes as well: only errors written for Temporal may follow it there."""
+    while True:
+        cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        if cause is None:
+            return
+        if not isinstance(cause, FailureError):
+            error.__cause__, error.__suppress_context__ = None, True
+            return
+        error = cause

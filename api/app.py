@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
 from api.body_limit import BodyLimitMiddleware
+from api.limits import ProcessHolds
+from api.nul_guard import NulGuardMiddleware
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
 from models.database import asyncpg_dsn, create_engine, session_factory
@@ -47,8 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper())
     app = FastAPI(title="turnflow", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.holds = ProcessHolds()
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
     app.include_router(sessions.router)
     app.include_router(session_lifecycle.router)
     app.include_router(chats.router)

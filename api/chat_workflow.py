@@ -14,6 +14,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
+from api.limits import StreamSlot
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import pending_question, save_answer, wake_turn
 from api.temporal import Temporal
@@ -73,7 +74,7 @@ async def _start_workflow(temporal: Client, settings: Settings, started: Started
 @router.post(
     "/chat/workflow",
     response_class=StreamingResponse,
-    responses=STREAM_RESPONSE | problem_responses(400, 401, 404, 409, 413, 422, 503),
+    responses=STREAM_RESPONSE | problem_responses(400, 401, 404, 409, 413, 422, 429, 503),
     summary="Send a message: starts a durable turn and streams it (AI SDK DefaultChatTransport)",
 )
 async def post_chat_turn(
@@ -83,10 +84,11 @@ async def post_chat_turn(
     caller: CurrentCaller,
     settings: AppSettings,
     temporal: Temporal,
+    _stream: StreamSlot,
 ) -> StreamingResponse:
     if body.message_id is not None and body.messages[-1].role == MessageRole.ASSISTANT:
         return await _continue_after_answers(body, request, db, caller, temporal)
-    started = await start_turn(db, caller, body, settings.default_model())
+    started = await start_turn(db, caller, body, settings)
     if not started.existing:
         try:
             await _start_workflow(await temporal.client(), settings, started, str(caller.account_id))
@@ -139,7 +141,7 @@ async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
     response_class=StreamingResponse,
     responses=STREAM_RESPONSE
     | {204: {"description": "No turn is running in this chat"}}
-    | problem_responses(401, 404, 422),
+    | problem_responses(401, 404, 422, 429),
     summary="Resume the running turn's stream from its start (AI SDK resume)",
 )
 async def resume_chat_stream(
@@ -147,6 +149,7 @@ async def resume_chat_stream(
     request: Request,
     db: DB,
     caller: CurrentCaller,
+    _stream: StreamSlot,
 ) -> Response:
     chat = await db.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == caller.account_id))
     if chat is None:

@@ -87,10 +87,11 @@ class _DraftText:
 
 def _reason(exc: BaseException, workflow_id: str) -> str:
     """The model's own message (e.g. an overloaded or refused call); any other failure is only logged."""
-    while isinstance(exc, TemporalError) and exc.cause is not None:
-        exc = exc.cause
-    if isinstance(exc, ApplicationError) and (exc.type or "").startswith(MODEL_ERROR_PREFIX):
-        return f"the draft failed: {exc.message}"
+    cause: BaseException | None = exc
+    while isinstance(cause, TemporalError):
+        if isinstance(cause, ApplicationError) and (cause.type or "").startswith(MODEL_ERROR_PREFIX):
+            return f"the draft failed: {cause.message}"
+        cause = cause.cause
     _log.error("draft workflow %s failed: %s", workflow_id, exc)
     return "the draft failed; it is logged, ask for it again"
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, tuple_
 
 from api.dependencies import DB, AppSettings, Caller, CurrentCaller
 from api.handoff_draft import stream_handoff_draft
+from api.limits import DraftSlot
 from api.pagination import CursorParam, decode_keyset_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
 from api.session_queries import check_transition, load_session_out, lock_session, reject_archived
@@ -193,7 +194,7 @@ async def list_status_updates(
 @router.post(
     "/{session_id}/handoff-draft",
     response_class=StreamingResponse,
-    responses=DRAFT_STREAM | problem_responses(400, 401, 404, 409, 413, 422, 503),
+    responses=DRAFT_STREAM | problem_responses(400, 401, 404, 409, 413, 422, 429, 503),
     summary="Stream a model-written draft of the resolve or escalate form from the session's conversation",
 )
 async def draft_handoff(
@@ -203,6 +204,7 @@ async def draft_handoff(
     caller: CurrentCaller,
     settings: AppSettings,
     temporal: Temporal,
+    _draft: DraftSlot,
 ) -> StreamingResponse:
     """Nothing is saved: the client shows the draft in the form and sends it with /resolve or /escalate."""
     session = await load_session_out(db, caller, session_id)

@@ -13,11 +13,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
+from api.limits import check_turn_limits
 from api.problems import ProblemError, not_found
 from api.session_queries import reject_archived
 from models.chat_turn_schemas import ChatTurnRequest, UIMessageIn
 from models.enums import MessageRole, MessageStatus, TurnStatus
 from models.pricing import PRICES
+from models.settings import Settings
 from models.tables import Chat, ChatMessage, Session, Turn
 from models.turns import turn_workflow_id
 from turnlog import chunks
@@ -94,7 +96,7 @@ def _new_user_message(body: ChatTurnRequest) -> UIMessageIn:
     return last
 
 
-async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, default_model: str) -> StartedTurn:
+async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, settings: Settings) -> StartedTurn:
     """Commits the send or raises a problem; nothing is half-written either way."""
     chat = await _lock_or_create_chat(db, caller, body)
     session = await db.get(Session, chat.session_id)
@@ -102,7 +104,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
     reject_archived(session.status, field="sessionId")
     if body.model is not None and body.model != chat.model_id:
         chat.model_id = body.model
-    model = chat.model_id or default_model
+    model = chat.model_id or settings.default_model()
     if model not in PRICES:  # a chat created before its model was withdrawn from the price list
         raise ProblemError(422, "unknown-model", f"model {model!r} is not offered; send another `model`", field="model")
 
@@ -144,6 +146,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
             field="id",
         )
 
+    await check_turn_limits(db, session, queued=active is not None, settings=settings)
     number = (
         int(await db.scalar(select(func.coalesce(func.max(Turn.number), 0)).where(Turn.chat_id == chat.id)) or 0) + 1
     )

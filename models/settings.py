@@ -99,6 +99,24 @@ class Settings(BaseSettings):
     digest_telegram_chat_id: str | None = Field(None, description="Telegram chat the digest goes to.")
     digest_interval_minutes: int = Field(10, ge=1, le=1440, description="Window and period of the spend digest.")
     stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
+    max_open_streams_per_account: int = Field(
+        100, ge=1, description="Turn streams one account may hold open at once, in each API process (then 429)."
+    )
+    max_handoff_drafts_per_account: int = Field(
+        5, ge=1, description="Handoff drafts one account may have written at once, in each API process (then 429)."
+    )
+    max_active_turns_per_account: int = Field(
+        50, ge=1, description="Turns one account may have running (or waiting for an answer) at once (then 429)."
+    )
+    max_queued_turns_per_account: int = Field(
+        50, ge=1, description="Turns one account may have queued behind running ones at once (then 429)."
+    )
+    max_live_sandboxes_per_account: int = Field(
+        100,
+        ge=1,
+        description="Sessions of one account whose sandbox may be live (provisioning or ready) at once; a send "
+        "that needs another answers 429. An idle sandbox frees its place when it hibernates.",
+    )
 
     @field_validator("model")
     @classmethod

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity, workflow
 from temporalio.client import WorkflowFailureError
@@ -20,6 +21,8 @@ from temporalio.worker import Worker
 from activities.error_redaction import ErrorRedaction
 
 QUERY_ACTIVITY = "test.query_missing_table"
+EXPLAINED_ACTIVITY = "test.explain_failure"
+LEAKS = ("no_such_table", "SELECT", "UndefinedTable", "asyncpg", "sqlalche.me")
 
 
 class _Queries:
@@ -31,9 +34,12 @@ class _Queries:
         async with self._engine.connect() as conn:
             await conn.execute(text("SELECT note FROM no_such_table WHERE note = :secret"), {"secret": secret})
 
-    @activity.defn(name="test.refuse_politely")
-    async def refuse_politely(self, secret: str) -> None:
-        raise ApplicationError("the model is overloaded", type="ModelHTTP529", non_retryable=True)
+    @activity.defn(name=EXPLAINED_ACTIVITY)
+    async def explain_failure(self, secret: str) -> None:
+        try:
+            await self.query_missing_table(secret)
+        except SQLAlchemyError as exc:
+            raise ApplicationError("the model is overloaded", type="ModelHTTP529", non_retryable=True) from exc
 
 
 @workflow.defn(name="TestQueryMissingTable", sandboxed=False)
@@ -56,7 +62,7 @@ async def _run(temporal_env: WorkflowEnvironment, engine: AsyncEngine, activity_
         temporal_env.client,
         task_queue=queue,
         workflows=[QueryWorkflow],
-        activities=[queries.query_missing_table, queries.refuse_politely],
+        activities=[queries.query_missing_table, queries.explain_failure],
         interceptors=[ErrorRedaction()],
     ):
         handle = await temporal_env.client.start_workflow(
@@ -76,11 +82,16 @@ async def test_database_errors_reach_history_as_their_kind_only(
     with caplog.at_level(logging.ERROR, logger="turnflow.activities"):
         history = await _run(temporal_env, engine, QUERY_ACTIVITY, secret)
     assert "ProgrammingError" in history and f"{QUERY_ACTIVITY} failed" in history
-    for leak in (secret, "no_such_table", "SELECT", "UndefinedTable", "asyncpg", "sqlalche.me"):
+    for leak in (secret, *LEAKS):
         assert leak not in history, leak
     assert secret in caplog.text, "the worker log keeps the whole error"
 
 
-async def test_an_activitys_own_errors_pass_as_written(temporal_env: WorkflowEnvironment, engine: AsyncEngine) -> None:
-    history = await _run(temporal_env, engine, "test.refuse_politely", "unused")
+async def test_an_activitys_own_errors_pass_as_written_without_their_causes(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    secret = f"user-text-{uuid.uuid4().hex}"
+    history = await _run(temporal_env, engine, EXPLAINED_ACTIVITY, secret)
     assert "the model is overloaded" in history and "ModelHTTP529" in history
+    for leak in (secret, *LEAKS):
+        assert leak not in history, leak

@@ -4,6 +4,8 @@ unknown one; a server error says nothing about its SQL."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -177,3 +179,41 @@ async def test_a_database_error_answers_without_sql_or_exception_text(
     }
     for leak in ("SELECT", "chat_reads", reader, "sqlalchemy", "asyncpg", "UndefinedTable", "Traceback"):
         assert leak not in response.text
+
+
+def _cursor(at: str, row_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at, row_id]).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("POST", "/sessions", {"json": {"title": "a\u0000b"}}, "title"),
+        ("POST", "/sessions", {"json": {"externalRefs": {"trip": "x\u0000"}}}, "externalRefs.trip"),
+        (
+            "POST",
+            "/sessions",
+            {"json": {"evidenceItems": [{"text": "ok"}, {"text": "\u0000"}]}},
+            "evidenceItems.1.text",
+        ),
+        (
+            "POST",
+            "/chat/workflow",
+            {"json": {"id": "nulChat", "messages": [user_message("hi\u0000")]}},
+            "messages.0.parts.0.text",
+        ),
+        ("GET", "/sessions", {"params": {"subject_id": "a\u0000"}}, "subject_id"),
+        ("GET", "/chats/abc%00def", {}, "path"),
+        ("GET", "/chats", {"params": {"cursor": _cursor("2026-01-01T00:00:00+00:00", "a\u0000")}}, "cursor"),
+        ("GET", "/chats", {"params": {"cursor": _cursor("0001-01-01T00:00:00+14:00", "abc")}}, "cursor"),
+        ("GET", "/usage", {"params": {"to": "9999-12-31T23:59:59-14:00"}}, "to"),
+        ("GET", "/chats/abc/messages", {"params": {"before": str(2**63)}}, "before"),
+        ("GET", f"/turns/{uuid.uuid4()}/stream", {"params": {"starting_after": str(2**63)}}, "starting_after"),
+    ],
+)
+async def test_values_the_database_cannot_hold_are_422(
+    client: httpx.AsyncClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, Any], field: str
+) -> None:
+    """U+0000 (PostgreSQL text cannot hold it), times outside years 1-9999 in UTC, seqs past bigint."""
+    response = await client.request(method, path, headers=tenant.headers, **kwargs)
+    assert _problem(response, 422)["field"] == field

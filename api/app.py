@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
 from api.body_limit import BodyLimitMiddleware
+from api.draft_hub import DraftHub
 from api.limits import ProcessHolds
 from api.nul_guard import NulGuardMiddleware
 from api.problems import install_problem_handlers
@@ -35,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
         hub = EventHub(asyncpg_dsn(url))
         await hub.start()
+        drafts = DraftHub(asyncpg_dsn(url))
+        await drafts.start()
+        app.state.draft_hub = drafts
         app.state.stream_engine = stream_engine
         app.state.sessions = session_factory(engine)
         app.state.event_hub = hub
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await drafts.stop()
             await hub.stop()
             await stream_engine.dispose()
             await engine.dispose()

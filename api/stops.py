@@ -71,7 +71,10 @@ async def stop_chat_turn(
 async def cancel_turn(
     turn_id: uuid.UUID, response: Response, db: DB, caller: CurrentCaller, temporal: Temporal
 ) -> StopResult:
-    turn = await db.get(Turn, turn_id, with_for_update=True)
-    if turn is None or turn.account_id != caller.account_id:
+    # Filtered before locking: another account's turn id answers like an unknown one and never locks that turn.
+    turn = await db.scalar(
+        select(Turn).where(Turn.id == turn_id, Turn.account_id == caller.account_id).with_for_update()
+    )
+    if turn is None:
         raise not_found("turn", turn_id, "turn_id")
     return await _stop(db, temporal, turn, None, response)

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from models.settings import Settings
-from models.tables import Chat, ChatMessage
+from models.tables import Chat, ChatMessage, Turn
+from tests.api.seed import add_turn
 from tests.conftest import Tenant
 from tests.stack import serve_app
 from tests.turns.helpers import new_chat_id, user_message
@@ -135,16 +136,19 @@ async def test_another_accounts_chat_id_reads_like_an_unknown_one(
     assert _problem(sends[0], 404)["field"] == "id"
 
 
-async def test_a_send_to_another_accounts_chat_takes_no_lock_on_it(
+async def test_another_accounts_chat_or_turn_is_never_locked(
     client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     theirs = await _new_chat(client, other_tenant)
+    turn_id = await add_turn(db_sessions, theirs)
     async with db_sessions() as owner:
-        # The owner's send in progress holds its chat row; a stranger's send must not queue behind it.
+        # The owner's send or stop in progress holds its rows; a stranger's request must not queue behind them.
         await owner.execute(select(Chat).where(Chat.id == theirs).with_for_update())
+        await owner.execute(select(Turn).where(Turn.id == uuid.UUID(turn_id)).with_for_update())
         send = {"id": theirs, "messages": [user_message("let me in")]}
-        response = await asyncio.wait_for(client.post("/chat/workflow", json=send, headers=tenant.headers), 10)
-        _problem(response, 404)
+        _problem(await asyncio.wait_for(client.post("/chat/workflow", json=send, headers=tenant.headers), 10), 404)
+        cancel = client.post(f"/turns/{turn_id}/cancel", headers=tenant.headers)
+        _problem(await asyncio.wait_for(cancel, 10), 404)
         await owner.rollback()
 
 

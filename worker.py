@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.error_redaction import ErrorRedaction
 from activities.event_retention import EventRetentionActivities
 from activities.handoff_drafts import HandoffDraftActivities
 from activities.model.providers import provider_factory
@@ -90,7 +91,9 @@ def build_worker(
         ],
         # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
         max_concurrent_activities=settings.worker_activity_slots,
-        interceptors=[PresenceInterceptor(presence)] if presence is not None else [],
+        # No SQL, parameters or exception text of an unexpected error enters a workflow history; the presence
+        # interceptor records each attempt so that survivors retry it at once should this worker die.
+        interceptors=[ErrorRedaction(), *([PresenceInterceptor(presence)] if presence is not None else [])],
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
         # Heartbeats reach the server within half a second (the default holds them for 0.8 x the timeout), so the

@@ -15,8 +15,8 @@ from activities.conversation import StoredMessage, to_model_messages
 from activities.model.events import ModelProvider, ModelRequest
 from activities.model_text import ModelText
 from activities.session_prompts import DRAFT_SYSTEM, draft_prompt, transcript_lines
-from models.names import DRAFT_HANDOFF
-from models.session_summary import NOTICE_MAX_CHARS, DraftNotice, HandoffDraftInput, HandoffDraftResult, draft_channel
+from models.names import DRAFT_HANDOFF, HANDOFF_DRAFTS_CHANNEL
+from models.session_summary import NOTICE_MAX_CHARS, DraftNotice, HandoffDraftInput, HandoffDraftResult
 from models.settings import Settings
 
 DRAFT_MAX_TOKENS = 2048
@@ -57,7 +57,7 @@ class HandoffDraftActivities:
         key = f"handoff-draft:{params.draft_id}:attempt:{attempt}"
         pieces = self._model_text.stream(request, key, account_id, params.session_id)
         async with self._engine.connect() as conn:
-            notices = _DraftNotices(conn, draft_channel(params.draft_id), attempt)
+            notices = _DraftNotices(conn, params.draft_id, attempt)
             async with contextlib.aclosing(pieces):
                 async for piece in pieces:
                     await notices.send(piece)
@@ -69,9 +69,9 @@ class HandoffDraftActivities:
 class _DraftNotices:
     """A draft's pieces in order on one connection; each commits at once, which is when PostgreSQL sends it."""
 
-    def __init__(self, conn: AsyncConnection, channel: str, attempt: int) -> None:
+    def __init__(self, conn: AsyncConnection, draft_id: str, attempt: int) -> None:
         self._conn = conn
-        self._channel = channel
+        self._draft_id = draft_id
         self._attempt = attempt
         self.length = 0
 
@@ -85,5 +85,5 @@ class _DraftNotices:
         await self._notify(DraftNotice(self._attempt, self.length, end=True))
 
     async def _notify(self, notice: DraftNotice) -> None:
-        await self._conn.execute(_NOTIFY, {"channel": self._channel, "payload": notice.encode()})
+        await self._conn.execute(_NOTIFY, {"channel": HANDOFF_DRAFTS_CHANNEL, "payload": notice.encode(self._draft_id)})
         await self._conn.commit()

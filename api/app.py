@@ -12,7 +12,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import chat_workflow, chats, session_lifecycle, sessions, stops, tokens, turns, usage
 from api.body_limit import BodyLimitMiddleware
 from api.docs import install_docs
+from api.draft_hub import DraftHub
 from api.key_revocations import RevokedKeys
+from api.limits import ProcessHolds
+from api.nul_guard import NulGuardMiddleware
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
 from models.database import asyncpg_dsn, create_engine, session_factory
@@ -41,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revoked = RevokedKeys(asyncpg_dsn(url))
         await revoked.start()
         app.state.revoked_keys = revoked
+        drafts = DraftHub(asyncpg_dsn(url))
+        await drafts.start()
+        app.state.draft_hub = drafts
         app.state.stream_engine = stream_engine
         app.state.sessions = session_factory(engine)
         app.state.event_hub = hub
@@ -49,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await revoked.stop()
+            await drafts.stop()
             await hub.stop()
             await stream_engine.dispose()
             await engine.dispose()
@@ -64,8 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.browser_token_secret = settings.resolved_browser_token_secret()
+    app.state.holds = ProcessHolds()
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
     # Outermost, so that errors (413, 401, 5xx) carry the CORS headers a browser needs to read them.
     app.add_middleware(
         CORSMiddleware,

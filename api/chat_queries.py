@@ -18,6 +18,8 @@ def chat_rows(caller: Caller) -> Select[Any]:
     last_read = (
         select(ChatRead.last_read_seq)
         .where(ChatRead.chat_id == Chat.id, ChatRead.reader_id == caller.reader_id)
+        # Nested in the unread count below, it must still refer to the listed chat, not a chats table of its own.
+        .correlate(Chat)
         .scalar_subquery()
     )
     read_through = func.greatest(func.coalesce(last_read, 0), Chat.history_read_seq)

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.faults import SEND_COMMITTED, crash_point
+from api.limits import StreamSlot
 from api.ownership import visible_chats
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import answer_seq, answered_but_waiting, pending_question, save_answer, wake_turn
@@ -78,7 +79,7 @@ async def _launch(db: DB, temporal: Temporal, settings: Settings, started: Start
 @router.post(
     "/chat/workflow",
     response_class=StreamingResponse,
-    responses=STREAM_RESPONSE | problem_responses(400, 401, 404, 409, 413, 422, 503),
+    responses=STREAM_RESPONSE | problem_responses(400, 401, 404, 409, 413, 422, 429, 503),
     summary="Send a message: starts a durable turn and streams it (AI SDK DefaultChatTransport)",
 )
 async def post_chat_turn(
@@ -88,10 +89,11 @@ async def post_chat_turn(
     caller: CurrentCaller,
     settings: AppSettings,
     temporal: Temporal,
+    _stream: StreamSlot,
 ) -> StreamingResponse:
     if body.message_id is not None and body.messages[-1].role == MessageRole.ASSISTANT:
         return await _continue_after_answers(body, request, db, caller, temporal)
-    started = await start_turn(db, caller, body, settings.default_model())
+    started = await start_turn(db, caller, body, settings)
     if not started.existing:
         crash_point(SEND_COMMITTED)
         await _launch(db, temporal, settings, started, str(caller.account_id))
@@ -147,7 +149,7 @@ async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
     response_class=StreamingResponse,
     responses=STREAM_RESPONSE
     | {204: {"description": "No turn is running in this chat"}}
-    | problem_responses(401, 404, 422),
+    | problem_responses(401, 404, 422, 429),
     summary="Resume the running turn's stream from its start (AI SDK resume)",
 )
 async def resume_chat_stream(
@@ -155,6 +157,7 @@ async def resume_chat_stream(
     request: Request,
     db: DB,
     caller: CurrentCaller,
+    _stream: StreamSlot,
 ) -> Response:
     chat = await db.scalar(select(Chat).where(Chat.id == chat_id, visible_chats(caller)))
     if chat is None:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from api.chat_queries import chat_rows, load_chat_row, row_fields
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.ownership import visible_chats
-from api.pagination import CursorParam, decode_cursor, encode_cursor, page_limit
+from api.pagination import MAX_SEQ, CursorParam, decode_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import pending_question
 from api.session_queries import lock_session, reject_archived
@@ -135,8 +135,10 @@ async def list_messages(
     db: DB,
     caller: CurrentCaller,
     settings: AppSettings,
-    before: Annotated[int | None, Query(ge=0, description="Messages with seq below this, newest page first")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Messages with seq above this")] = None,
+    before: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Messages with seq below this, newest page first")
+    ] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Messages with seq above this")] = None,
     limit: int | None = None,
     include_streaming: Annotated[
         bool,

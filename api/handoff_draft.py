@@ -1,8 +1,8 @@
 """Relays a resolve/escalate draft to the client as an AI SDK UI message stream while a worker writes it.
 
-The model runs on a worker (the `HandoffDraft` workflow), like every model call. Its text comes back on a
-pg_notify channel that only this request listens to, so no token enters workflow history; the workflow only says
-how the draft ended. A draft is not resumable: it is cheap to ask again, and a reader who leaves cancels it.
+The model runs on a worker (the `HandoffDraft` workflow), like every model call. Its text comes back over
+pg_notify to this process's draft hub, so no token enters workflow history; the workflow only says how the draft
+ended. A draft is not resumable: it is cheap to ask again, and a reader who leaves cancels it.
 """
 
 from __future__ import annotations
@@ -16,21 +16,14 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-import asyncpg
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import TemporalError
+from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError
 
-from models.names import HANDOFF_DRAFT_WORKFLOW
-from models.session_summary import (
-    DraftNotice,
-    HandoffDraftInput,
-    HandoffDraftResult,
-    draft_channel,
-    handoff_draft_workflow_id,
-)
+from api.draft_hub import DraftHub
+from models.names import HANDOFF_DRAFT_WORKFLOW, MODEL_ERROR_PREFIX
+from models.session_summary import DraftNotice, HandoffDraftInput, HandoffDraftResult, handoff_draft_workflow_id
 from turnlog import chunks
-from turnlog.listen import PgListener
 from turnlog.reader import DONE, sse_frame
 
 _log = logging.getLogger("turnflow.api.handoff_draft")
@@ -85,18 +78,22 @@ class _DraftText:
         return True
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost cause: the model's or the activity's own message, not Temporal's wrapping."""
-    while isinstance(exc, TemporalError) and exc.cause is not None:
-        exc = exc.cause
-    return f"the draft failed: {exc}"
+def _reason(exc: BaseException, workflow_id: str) -> str:
+    """The model's own message (e.g. an overloaded or refused call); any other failure is only logged."""
+    cause: BaseException | None = exc
+    while isinstance(cause, TemporalError):
+        if isinstance(cause, ApplicationError) and (cause.type or "").startswith(MODEL_ERROR_PREFIX):
+            return f"the draft failed: {cause.message}"
+        cause = cause.cause
+    _log.error("draft workflow %s failed: %s", workflow_id, exc)
+    return "the draft failed; it is logged, ask for it again"
 
 
 async def _report_outcome(handle: WorkflowHandle[Any, HandoffDraftResult], queue: _Inbox) -> None:
     try:
         await handle.result()
     except WorkflowFailureError as exc:
-        queue.put_nowait(_Outcome(_reason(exc)))
+        queue.put_nowait(_Outcome(_reason(exc, handle.id)))
     except RPCError as exc:
         _log.warning("draft workflow %s: lost track of it: %s", handle.id, exc)
         queue.put_nowait(_Outcome(INTERRUPTED))
@@ -129,13 +126,10 @@ async def _relay(queue: _Inbox, keepalive_s: float) -> AsyncIterator[str]:
 
 
 async def stream_handoff_draft(
-    client: Client, dsn: str, task_queue: str, params: HandoffDraftInput, keepalive_s: float
+    client: Client, hub: DraftHub, task_queue: str, params: HandoffDraftInput, keepalive_s: float
 ) -> AsyncIterator[str]:
     """SSE frames of one draft: start, one text part, finish (or error), then `data: [DONE]`."""
     queue: _Inbox = asyncio.Queue()
-    listener = PgListener(
-        dsn, draft_channel(params.draft_id), lambda payload: queue.put_nowait(DraftNotice.decode(payload)), lambda: None
-    )
     metadata = {"kind": params.kind.value, "sessionId": params.session_id}
     yield sse_frame(chunks.start(f"draft-{params.draft_id}", metadata))
     yield sse_frame(chunks.start_step())
@@ -143,38 +137,38 @@ async def stream_handoff_draft(
     handle: WorkflowHandle[Any, HandoffDraftResult] | None = None
     outcome: asyncio.Task[None] | None = None
     relayed = False
-    try:
+    # Subscribed before the workflow starts: a notice sent before anyone listens is lost.
+    with hub.subscription(params.draft_id, queue.put_nowait):
         try:
-            await listener.start()  # before the workflow starts: a notice sent before LISTEN is lost
-            handle = await client.start_workflow(
-                HANDOFF_DRAFT_WORKFLOW,
-                params,
-                id=handoff_draft_workflow_id(params.session_id, params.draft_id),
-                task_queue=task_queue,
-                result_type=HandoffDraftResult,
-                execution_timeout=DRAFT_TIMEOUT,
-                static_summary=f"{params.kind} draft for session {params.session_id}",
-            )
-        except (OSError, asyncpg.PostgresError, RPCError) as exc:
-            _log.error("draft %s of session %s could not start: %s", params.draft_id, params.session_id, exc)
-            raise _DraftFailed("the draft could not be started; retry shortly") from exc
-        outcome = asyncio.create_task(_report_outcome(handle, queue))
-        async for frame in _relay(queue, keepalive_s):
-            yield frame
-        relayed = True
-        yield sse_frame(chunks.part_end("text", TEXT_ID))
-        yield sse_frame(chunks.finish_step())
-        yield sse_frame(chunks.finish())
-    except _DraftFailed as exc:
-        yield sse_frame(chunks.part_end("text", TEXT_ID))
-        yield sse_frame(chunks.error(str(exc)))
-    finally:
-        # Shielded: when the reader leaves, this runs inside a cancelled scope and must still clean up.
-        with anyio.CancelScope(shield=True):
-            if outcome is not None and not outcome.done():
-                outcome.cancel()  # a whole draft may be relayed before its workflow reports the end
-                if handle is not None and not relayed:
-                    with contextlib.suppress(RPCError):
-                        await handle.cancel()  # nobody reads the draft any more: stop paying for it
-            await listener.stop()
+            try:
+                handle = await client.start_workflow(
+                    HANDOFF_DRAFT_WORKFLOW,
+                    params,
+                    id=handoff_draft_workflow_id(params.session_id, params.draft_id),
+                    task_queue=task_queue,
+                    result_type=HandoffDraftResult,
+                    execution_timeout=DRAFT_TIMEOUT,
+                    static_summary=f"{params.kind} draft for session {params.session_id}",
+                )
+            except RPCError as exc:
+                _log.error("draft %s of session %s could not start: %s", params.draft_id, params.session_id, exc)
+                raise _DraftFailed("the draft could not be started; retry shortly") from exc
+            outcome = asyncio.create_task(_report_outcome(handle, queue))
+            async for frame in _relay(queue, keepalive_s):
+                yield frame
+            relayed = True
+            yield sse_frame(chunks.part_end("text", TEXT_ID))
+            yield sse_frame(chunks.finish_step())
+            yield sse_frame(chunks.finish())
+        except _DraftFailed as exc:
+            yield sse_frame(chunks.part_end("text", TEXT_ID))
+            yield sse_frame(chunks.error(str(exc)))
+        finally:
+            # Shielded: when the reader leaves, this runs inside a cancelled scope and must still clean up.
+            with anyio.CancelScope(shield=True):
+                if outcome is not None and not outcome.done():
+                    outcome.cancel()  # a whole draft may be relayed before its workflow reports the end
+                    if handle is not None and not relayed:
+                        with contextlib.suppress(RPCError):
+                            await handle.cancel()  # nobody reads the draft any more: stop paying for it
     yield DONE

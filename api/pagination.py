@@ -11,6 +11,10 @@ from typing import Annotated
 from fastapi import Query
 
 from api.problems import ProblemError
+from api.time_bounds import utc_moment
+
+# Seqs are PostgreSQL bigints: a bound past this could not even be compared.
+MAX_SEQ = 2**63 - 1
 
 CursorParam = Annotated[
     str | None, Query(max_length=512, description="`nextCursor` of the previous page; omit for the first page.")
@@ -26,7 +30,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(at), str(row_id)
+        if not isinstance(row_id, str) or "\x00" in row_id:
+            raise TypeError("not an id this API issued")
+        return utc_moment(datetime.fromisoformat(at), "cursor"), row_id
     except (ValueError, TypeError) as exc:
         raise ProblemError(422, "invalid-cursor", "cursor is not one this API issued", field="cursor") from exc
 

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.wire import NUL_ERROR
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("turnflow.api")
 
@@ -24,6 +26,7 @@ _TITLES = {
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Internal error",
 }
 
@@ -104,6 +107,14 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def _location(error: Any) -> tuple[Any, ...]:
+    """Where the error is; a NUL character found by a model as a whole names the field that holds it."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == NUL_ERROR:
+        loc += tuple(str(error["ctx"]["path"]).split("."))
+    return loc
+
+
 async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
     return problem_response(exc)
@@ -114,7 +125,7 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     raw = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw):
         return problem_response(ProblemError(400, "malformed-json", "the request body is not valid JSON", field="body"))
-    errors = [FieldError(field=_field_name(tuple(e.get("loc", ()))), message=str(e.get("msg", ""))) for e in raw]
+    errors = [FieldError(field=_field_name(_location(e)), message=str(e.get("msg", ""))) for e in raw]
     first = errors[0] if errors else FieldError(field="body", message="invalid request")
     detail = f"{first.field}: {first.message}"
     return problem_response(ProblemError(422, "validation-error", detail, field=first.field, errors=errors))

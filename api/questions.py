@@ -49,8 +49,8 @@ async def pending_question(db: AsyncSession, turn_id: uuid.UUID) -> PendingQuest
 def _checked(call: ToolCall, answer: Any) -> str | list[str]:
     if isinstance(answer, dict) and "answer" in answer:
         answer = answer["answer"]  # an AI SDK client's addToolOutput may wrap it
-    if not (isinstance(answer, str) and answer) and not (
-        isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer)
+    if not (isinstance(answer, str) and answer.strip()) and not (
+        isinstance(answer, list) and answer and all(isinstance(a, str) and a.strip() for a in answer)
     ):
         raise ProblemError(422, "validation-error", "the answer is text or a list of options", field="answer")
     options = call.input.get("options")

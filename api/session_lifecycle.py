@@ -7,19 +7,20 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select, tuple_
 
 from api.dependencies import DB, AppSettings, Caller, CurrentCaller
+from api.draft_hub import DraftHub
 from api.handoff_draft import stream_handoff_draft
+from api.limits import DraftSlot
 from api.ownership import visible_sessions
 from api.pagination import CursorParam, decode_keyset_cursor, encode_cursor, page_limit
 from api.problems import ProblemError, not_found, problem_responses
 from api.session_queries import check_transition, load_session_out, lock_session, reject_archived
 from api.temporal import Temporal
 from api.turn_stream import ui_stream_response
-from models.database import asyncpg_dsn
 from models.enums import SessionStatus
 from models.session_lifecycle_schemas import (
     EscalateRequest,
@@ -194,16 +195,18 @@ async def list_status_updates(
 @router.post(
     "/{session_id}/handoff-draft",
     response_class=StreamingResponse,
-    responses=DRAFT_STREAM | problem_responses(400, 401, 404, 409, 413, 422, 503),
+    responses=DRAFT_STREAM | problem_responses(400, 401, 404, 409, 413, 422, 429, 503),
     summary="Stream a model-written draft of the resolve or escalate form from the session's conversation",
 )
 async def draft_handoff(
     session_id: uuid.UUID,
     body: HandoffDraftRequest,
+    request: Request,
     db: DB,
     caller: CurrentCaller,
     settings: AppSettings,
     temporal: Temporal,
+    _draft: DraftSlot,
 ) -> StreamingResponse:
     """Nothing is saved: the client shows the draft in the form and sends it with /resolve or /escalate."""
     session = await load_session_out(db, caller, session_id)
@@ -212,7 +215,7 @@ async def draft_handoff(
         raise ProblemError(409, "nothing-to-draft", "the session has no messages to draft from yet", field="session_id")
     client = await temporal.client()
     params = HandoffDraftInput(session_id=str(session_id), draft_id=str(uuid.uuid4()), kind=body.kind)
-    dsn = asyncpg_dsn(settings.resolved_database_url())
     await db.close()  # a draft may stream for a minute: give the pooled connection back first
-    frames = stream_handoff_draft(client, dsn, settings.task_queue, params, settings.stream_keepalive_s)
+    hub: DraftHub = request.app.state.draft_hub
+    frames = stream_handoff_draft(client, hub, settings.task_queue, params, settings.stream_keepalive_s)
     return ui_stream_response(frames, {"X-Draft-Id": params.draft_id})

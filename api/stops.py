@@ -60,8 +60,7 @@ async def stop_chat_turn(
         return StopResult(turn_id=chat.active_turn_id, stopped=False)  # nothing running, or a stale stop
     turn = await db.get(Turn, chat.active_turn_id, with_for_update=True)
     assert turn is not None
-    snapshot = list(request.message.parts) if request.message is not None else None
-    return await _stop(db, temporal, turn, snapshot, response)
+    return await _stop(db, temporal, turn, request.text_snapshot(), response)
 
 
 @router.post(
@@ -73,6 +72,7 @@ async def stop_chat_turn(
 async def cancel_turn(
     turn_id: uuid.UUID, response: Response, db: DB, caller: CurrentCaller, temporal: Temporal
 ) -> StopResult:
+    # Filtered before locking: a turn outside the caller's view answers like an unknown one and is never locked.
     turn = await db.scalar(select(Turn).where(Turn.id == turn_id, visible_turns(caller)).with_for_update())
     if turn is None:
         raise not_found("turn", turn_id, "turn_id")

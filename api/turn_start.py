@@ -8,16 +8,19 @@ import string
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.dependencies import Caller
-from api.ownership import narrowed, visible_sessions
+from api.limits import check_turn_limits
+from api.ownership import visible_chats, visible_sessions
 from api.problems import ProblemError, not_found
 from api.session_queries import reject_archived
 from models.chat_turn_schemas import ChatTurnRequest, UIMessageIn
 from models.enums import MessageRole, MessageStatus, TurnStatus
+from models.pricing import PRICES
+from models.settings import Settings
 from models.tables import Chat, ChatMessage, Session, Turn
 from models.turns import turn_workflow_id
 from turnlog import chunks
@@ -45,11 +48,16 @@ class StartedTurn:
 
 
 async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnRequest) -> Chat:
+    """Locks only a chat the caller may see: another account's (or, through a browser token, another end user's)
+    chat id answers 404 like an unknown one, and its row is never locked, so its owner's sends never wait."""
     if caller.chat_scope is not None and body.id != caller.chat_scope:
         raise not_found("chat", body.id, "id")  # a token for one chat starts no other
     session_id = body.session_id or caller.session_scope
-    chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update(key_share=True))
+    owned = select(Chat).where(Chat.id == body.id, visible_chats(caller)).with_for_update(key_share=True)
+    chat = await db.scalar(owned)
     if chat is None:
+        if await db.scalar(select(Chat.account_id).where(Chat.id == body.id)) is not None:
+            raise not_found("chat", body.id, "id")
         if session_id is not None:
             session = await db.scalar(select(Session).where(Session.id == session_id, visible_sessions(caller)))
             if session is None:
@@ -63,13 +71,9 @@ async def _lock_or_create_chat(db: AsyncSession, caller: Caller, body: ChatTurnR
             .values(id=body.id, session_id=session.id, account_id=caller.account_id, model_id=body.model)
             .on_conflict_do_nothing(index_elements=[Chat.id])
         )
-        chat = await db.scalar(select(Chat).where(Chat.id == body.id).with_for_update(key_share=True))
-        assert chat is not None
-    if chat.account_id != caller.account_id:
-        raise ProblemError(409, "chat-id-taken", f"chat id {body.id!r} is already in use", field="id")
-    visible = select(Session.id).where(Session.id == chat.session_id, visible_sessions(caller))
-    if narrowed(caller) and await db.scalar(visible) is None:
-        raise not_found("chat", body.id, "id")  # another end user's chat, seen through a browser token
+        chat = await db.scalar(owned)
+        if chat is None:  # another account took the id meanwhile
+            raise not_found("chat", body.id, "id")
     if body.session_id is not None and body.session_id != chat.session_id:
         raise ProblemError(409, "chat-in-other-session", "this chat belongs to another session", field="sessionId")
     return chat
@@ -88,14 +92,15 @@ async def _next_seq(db: AsyncSession, chat: Chat) -> int:
 
 def _new_user_message(body: ChatTurnRequest) -> UIMessageIn:
     last = body.messages[-1]
+    field = f"messages.{len(body.messages) - 1}"
     if last.role != MessageRole.USER:
-        raise ProblemError(422, "validation-error", "the last message must be the user's new message", field="messages")
-    if not any(p.get("type") == "text" and p.get("text") for p in last.parts):
-        raise ProblemError(422, "validation-error", "the new message has no text", field="messages")
+        raise ProblemError(422, "validation-error", "the last message must be the user's new message", field=field)
+    if not any(p.get("type") == "text" and isinstance(p.get("text"), str) and p["text"].strip() for p in last.parts):
+        raise ProblemError(422, "validation-error", "the new message has no text", field=f"{field}.parts")
     return last
 
 
-async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, default_model: str) -> StartedTurn:
+async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, settings: Settings) -> StartedTurn:
     """Commits the send or raises a problem; nothing is half-written either way. Locks the chat, then its session
     (the order of turnlog/lock_order.py)."""
     chat = await _lock_or_create_chat(db, caller, body)
@@ -104,20 +109,42 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
     reject_archived(session.status, field="sessionId")
     if body.model is not None and body.model != chat.model_id:
         chat.model_id = body.model
-    model = chat.model_id or default_model
+    model = chat.model_id or settings.default_model()
+    if model not in PRICES:  # a chat created before its model was withdrawn from the price list
+        raise ProblemError(422, "unknown-model", f"model {model!r} is not offered; send another `model`", field="model")
 
     user_message: UIMessageIn | None = None
+    edited: ChatMessage | None = None
     if body.trigger == "submit-message":
         user_message = _new_user_message(body)
-        repeat = await db.scalar(select(Turn).where(Turn.chat_id == chat.id, Turn.user_message_id == user_message.id))
-        if repeat is not None:
-            await db.commit()  # an early return ends its transaction too: the chat row stays locked otherwise
-            return StartedTurn(
-                repeat.id, repeat.workflow_id, chat.id, chat.session_id, repeat.model_id or model, False, existing=True
+        edited = await db.scalar(
+            select(ChatMessage).where(ChatMessage.chat_id == chat.id, ChatMessage.id == user_message.id)
+        )
+        if edited is not None and edited.parts == user_message.parts:
+            repeat = await db.scalar(
+                select(Turn)
+                .where(Turn.chat_id == chat.id, Turn.user_message_id == user_message.id)
+                .order_by(Turn.number.desc())
+                .limit(1)
+            )
+            if repeat is not None:  # the same send again: stream the turn it started
+                await db.commit()  # an early return ends its transaction too: the chat row stays locked otherwise
+                return StartedTurn(
+                    repeat.id, repeat.workflow_id, chat.id, chat.session_id, repeat.model_id or model, False, True
+                )
+        if edited is not None and edited.role != MessageRole.USER:
+            raise ProblemError(422, "validation-error", "only the user's messages can be edited", field="messageId")
+        if edited is not None and body.message_id != edited.id:
+            raise ProblemError(
+                409,
+                "message-exists",
+                f"message {edited.id!r} is already in this chat; to edit it, send it with messageId {edited.id!r}",
+                field="messages",
             )
 
     active = await db.get(Turn, chat.active_turn_id) if chat.active_turn_id else None
-    if active is not None and (body.multitask_strategy == "reject" or body.trigger == "regenerate-message"):
+    rewrites = body.trigger == "regenerate-message" or edited is not None
+    if active is not None and (body.multitask_strategy == "reject" or rewrites):
         raise ProblemError(
             409,
             "turn-active",
@@ -125,6 +152,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
             field="id",
         )
 
+    await check_turn_limits(db, session, queued=active is not None, settings=settings)
     number = (
         int(await db.scalar(select(func.coalesce(func.max(Turn.number), 0)).where(Turn.chat_id == chat.id)) or 0) + 1
     )
@@ -142,7 +170,11 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, de
     await db.flush()
 
     if user_message is not None:
-        await _insert_user_message(db, chat, user_message, turn)
+        if edited is not None:
+            await _edit_user_message(db, chat, edited, user_message)
+            turn.user_message_id = edited.id
+        else:
+            await _insert_user_message(db, chat, user_message, turn)
         assistant_id = new_message_id()
         db.add(
             ChatMessage(
@@ -196,6 +228,13 @@ async def _insert_user_message(db: AsyncSession, chat: Chat, message: UIMessageI
         )
     )
     turn.user_message_id = message.id
+
+
+async def _edit_user_message(db: AsyncSession, chat: Chat, stored: ChatMessage, edit: UIMessageIn) -> None:
+    """An AI SDK edit (sendMessage with the id of an earlier message): the message takes the new text and everything
+    after it goes, as it does in the client, so the new turn answers the edited conversation."""
+    await db.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat.id, ChatMessage.seq > stored.seq))
+    stored.parts, stored.message_metadata, stored.updated_at = edit.parts, edit.metadata, func.now()
 
 
 async def _reset_last_assistant(db: AsyncSession, chat: Chat, body: ChatTurnRequest, turn: Turn) -> str:

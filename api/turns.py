@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 
 from api.chat_workflow import STREAM_RESPONSE
 from api.dependencies import DB, CurrentCaller
+from api.limits import StreamSlot
 from api.ownership import visible_turns
+from api.pagination import MAX_SEQ
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import answered_but_waiting, pending_question, save_answer, wake_turn
 from api.temporal import Temporal
@@ -80,7 +82,7 @@ async def get_turn(turn_id: uuid.UUID, db: DB, caller: CurrentCaller) -> TurnOut
 @router.get(
     "/{turn_id}/stream",
     response_class=StreamingResponse,
-    responses=STREAM_RESPONSE | problem_responses(401, 404, 410, 422),
+    responses=STREAM_RESPONSE | problem_responses(401, 404, 410, 422, 429),
     summary="A turn's stream from any point, live or finished (Last-Event-ID or starting_after)",
 )
 async def stream_turn_from(
@@ -88,8 +90,13 @@ async def stream_turn_from(
     request: Request,
     db: DB,
     caller: CurrentCaller,
-    starting_after: Annotated[int | None, Query(ge=0, description="Send events with seq above this")] = None,
-    last_event_id: Annotated[int | None, Header(ge=0, description="The SSE id of the last event received")] = None,
+    _stream: StreamSlot,
+    starting_after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Send events with seq above this")
+    ] = None,
+    last_event_id: Annotated[
+        int | None, Header(ge=0, le=MAX_SEQ, description="The SSE id of the last event received")
+    ] = None,
 ) -> StreamingResponse:
     turn = await _turn(db, caller, turn_id)
     after = max(starting_after or 0, last_event_id or 0)

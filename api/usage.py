@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import Label
 from api.dependencies import DB, CurrentCaller
 from api.ownership import visible_usage
 from api.problems import ProblemError, problem_responses
+from api.time_bounds import utc_moment
 from models.tables import UsageEvent
 from models.usage_schemas import UsageGroup, UsageReport, UsageRow
 
@@ -51,13 +52,6 @@ def _groups(values: list[str] | None) -> list[UsageGroup]:
     return groups
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time sent without an offset is read as UTC, so naive and aware bounds compare."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 @router.get(
     "",
     response_model=UsageReport,
@@ -87,7 +81,8 @@ async def get_usage(
     ] = None,
 ) -> UsageReport:
     groups = _groups(group_by)
-    start, end = _utc(from_), _utc(to)
+    start = utc_moment(from_, "from") if from_ is not None else None
+    end = utc_moment(to, "to") if to is not None else None
     if start is not None and end is not None and start > end:
         raise ProblemError(422, "validation-error", "`from` must not be after `to`", field="from")
     keys = [_KEYS[group] for group in groups]

@@ -44,6 +44,7 @@ HOST = "127.0.0.1"
 MODEL = "claude-sonnet-4-6"
 READY_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 10.0
+UNLIMITED = ("OPEN_STREAMS", "HANDOFF_DRAFTS", "ACTIVE_TURNS", "QUEUED_TURNS", "LIVE_SANDBOXES")
 _POLL_S = 0.05
 T = TypeVar("T")
 
@@ -250,6 +251,8 @@ class BenchStack:
             "TURNFLOW_ANTHROPIC_BASE_URL": self.standin.url,
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
+            # The benchmark's one account stands in for many tenants: no per-account limit may shape its figures.
+            **{f"TURNFLOW_MAX_{name}_PER_ACCOUNT": "1000000" for name in UNLIMITED},
         }
 
     async def _spawn(self, name: str, argv: list[str], env: dict[str, str], log: Path | None = None) -> Child:

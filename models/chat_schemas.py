@@ -6,14 +6,29 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from models.enums import MessageRole, MessageStatus
+from models.pricing import PRICES
 from models.wire import WireModel
 
 ChatIdText = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 ChatTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ModelId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _priced(model: str) -> str:
+    if model not in PRICES:
+        raise ValueError(f"unknown model {model!r}: use `scripted` or a Claude model id listed in the schema")
+    return model
+
+
+# Only models with a known price: a model billed at a guessed price would be billed wrong.
+ModelId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_priced),
+    Field(json_schema_extra={"enum": list(PRICES)}),
+]
 
 
 class ChatCreate(WireModel):

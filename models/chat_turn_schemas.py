@@ -17,8 +17,8 @@ MAX_MESSAGES = 1000
 MAX_PARTS = 200
 MAX_TEXT_CHARS = 200_000
 MessageIdText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-AnswerText = Annotated[str, StringConstraints(min_length=1, max_length=8000)]
-OptionText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+AnswerText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000)]
+OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class UIMessageIn(BaseModel):
@@ -72,13 +72,6 @@ class ChatTurnRequest(WireModel):
         description="When a turn is already running: answer 409 (reject), run after it (enqueue), or stop it, "
         "keeping its partial answer, and then run (interrupt).",
     )
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, model: str | None) -> str | None:
-        if model is not None and model != "scripted" and not model.startswith("claude-"):
-            raise ValueError("use `scripted` or a Claude model id (claude-…)")
-        return model
 
 
 class TurnUsage(WireModel):
@@ -145,8 +138,20 @@ class StopRequest(WireModel):
 
     turn_id: uuid.UUID | None = Field(None, description="A stop naming a turn that is no longer running is ignored.")
     message: UIMessageIn | None = Field(
-        None, description="The client's partial answer; kept only if the server had streamed nothing itself."
+        None,
+        description="The client's partial answer; kept only if the server had streamed nothing itself, and only "
+        "its text.",
     )
+
+    def text_snapshot(self) -> list[dict[str, Any]]:
+        """The partial answer's text parts, rebuilt: a client may show what it received, but never add tool calls
+        or results the server did not run."""
+        parts = self.message.parts if self.message is not None else []
+        return [
+            {"type": "text", "text": p["text"]}
+            for p in parts
+            if p.get("type") == "text" and isinstance(p.get("text"), str) and p["text"].strip()
+        ]
 
 
 class StopResult(WireModel):
@@ -162,12 +167,9 @@ class QuestionAnswer(WireModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"toolCallId": "toolu_01A", "answer": "Front desk"}]})
 
     tool_call_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    answer: (
-        Annotated[str, StringConstraints(min_length=1, max_length=8000)]
-        | Annotated[
-            list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]], Field(min_length=1, max_length=10)
-        ]
-    ) = Field(description="Text, one of the options, or (multi-select) several of them.")
+    answer: AnswerText | Annotated[list[OptionText], Field(min_length=1, max_length=10)] = Field(
+        description="Text, one of the options, or (multi-select) several of them."
+    )
 
 
 class AnswerAccepted(WireModel):

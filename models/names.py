@@ -55,6 +55,8 @@ RECONCILE_SCHEDULE_ID = "turnflow-reconcile-turns"
 # fast path of a stop: Temporal's cancellation reaches an activity only at its next heartbeat).
 TURN_EVENTS_CHANNEL = "turn_events"
 TURN_CONTROL_CHANNEL = "turn_control"
+# "<draft id>:<notice json>": the text of handoff drafts, on one channel so each API process needs one LISTEN.
+HANDOFF_DRAFTS_CHANNEL = "handoff_drafts"
 
 # ApplicationError types. A stop ends an activity with TURN_STOPPED_ERROR; model failures' types start with
 # MODEL_ERROR_PREFIX and their messages are meant for the user.

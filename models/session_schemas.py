@@ -23,7 +23,7 @@ MAX_EVIDENCE_ITEMS = 100
 
 
 class EvidenceItem(WireModel):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     status: Literal["confirmed", "ruled_out", "pending"] = "pending"
 
 

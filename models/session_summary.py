@@ -4,7 +4,6 @@ after the first exchange, and the resolve/escalate handoff drafts streamed to th
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -34,11 +33,6 @@ def session_summary_workflow_id(session_id: str) -> str:
 
 def handoff_draft_workflow_id(session_id: str, draft_id: str) -> str:
     return f"handoff-draft:{session_id}:{draft_id}"
-
-
-def draft_channel(draft_id: str) -> str:
-    """The pg_notify channel one draft streams on; only the API request that asked for it listens."""
-    return f"handoff_draft_{uuid.UUID(draft_id).hex}"
 
 
 @dataclass(frozen=True)
@@ -75,9 +69,12 @@ class DraftNotice:
     delta: str = ""
     end: bool = False
 
-    def encode(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+    def encode(self, draft_id: str) -> str:
+        """The pg_notify payload: the draft's id, then the notice, so one channel carries every draft."""
+        return f"{draft_id}:{json.dumps(asdict(self), ensure_ascii=False, separators=(',', ':'))}"
 
     @classmethod
-    def decode(cls, payload: str) -> DraftNotice:
-        return cls(**json.loads(payload))
+    def decode(cls, payload: str) -> tuple[str, DraftNotice]:
+        """The draft's id and its notice."""
+        draft_id, _, notice = payload.partition(":")
+        return draft_id, cls(**json.loads(notice))

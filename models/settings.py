@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.pricing import PRICES
+
 STACK_FILE = "stack.json"
 # Written by `turnflow dev` into its data dir; read by every process that joins that stack.
 BROWSER_TOKEN_SECRET_FILE = "browser-token-secret"
@@ -130,6 +132,31 @@ class Settings(BaseSettings):
         description="Period of the reconciler that starts or fails turns left without a workflow (e.g. by an API "
         "that died mid-send); a turn is left alone for one period before it counts as stranded.",
     )
+    max_open_streams_per_account: int = Field(
+        100, ge=1, description="Turn streams one account may hold open at once, in each API process (then 429)."
+    )
+    max_handoff_drafts_per_account: int = Field(
+        5, ge=1, description="Handoff drafts one account may have written at once, in each API process (then 429)."
+    )
+    max_active_turns_per_account: int = Field(
+        50, ge=1, description="Turns one account may have running (or waiting for an answer) at once (then 429)."
+    )
+    max_queued_turns_per_account: int = Field(
+        50, ge=1, description="Turns one account may have queued behind running ones at once (then 429)."
+    )
+    max_live_sandboxes_per_account: int = Field(
+        100,
+        ge=1,
+        description="Sessions of one account whose sandbox may be live (provisioning or ready) at once; a send "
+        "that needs another answers 429. An idle sandbox frees its place when it hibernates.",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _priced_model(cls, model: str | None) -> str | None:
+        if model is not None and model not in PRICES:
+            raise ValueError(f"unknown model {model!r}; use `scripted` or one of {', '.join(PRICES)}")
+        return model
 
     @property
     def stack_file(self) -> Path:

@@ -1,4 +1,4 @@
-"""Picks the provider for a model id: `scripted` runs offline, anything else is Claude."""
+"""Picks the provider for a model id: `scripted` runs offline, a priced Claude model goes to Anthropic."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 from activities.model.anthropic_stream import AnthropicProvider
 from activities.model.events import ModelProvider
 from activities.model.scripted import SCRIPTED_MODEL, ScriptedProvider
+from models.pricing import PRICES
 from models.settings import Settings
 
 
@@ -20,6 +21,12 @@ def provider_factory(settings: Settings) -> Callable[[str], ModelProvider]:
     def provider_for(model: str) -> ModelProvider:
         if model == SCRIPTED_MODEL:
             return scripted
+        if model not in PRICES:  # the API refuses these at send time; a turn of an older chat may still name one
+            raise ApplicationError(
+                f"model {model!r} is not offered; choose another model for this chat",
+                type="ModelUnknown",
+                non_retryable=True,
+            )
         if settings.anthropic_api_key is None:
             raise ApplicationError(
                 f"model {model!r} needs ANTHROPIC_API_KEY on the worker", type="ModelNotConfigured", non_retryable=True

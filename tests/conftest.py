@@ -149,6 +149,7 @@ def stack_settings(
             "scripted_delay_ms": 0,
             "workspace_root": tmp_path_factory.mktemp("workspaces"),
             "stream_keepalive_s": 1.0,
+            "browser_token_secret": SecretStr("test-stack-browser-token-secret-0123456789"),
         }
     )
 

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint bench bench-stop bench-sandbox clean
+.PHONY: dev test lint bench bench-stop bench-sandbox bench-load clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)…"
@@ -47,6 +47,10 @@ bench-stop: $(VENV)/.installed-dev
 # A new session's first token against a warm session's, with provisioning and restore times (about 1 min).
 bench-sandbox: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.sandbox_first_token $(ARGS)
+
+# Throughput at 30 concurrent senders, fan-out to 1,000 viewers, an unrelated request during both (about 3 min).
+bench-load: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.load $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

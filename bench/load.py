@@ -40,9 +40,10 @@ RESUME_LAG_WORDS = 5
 CONNECTS_AT_ONCE = 50  # viewers arrive in a stream, not in one burst of 1,000 handshakes
 SAMPLE_EVERY_S = 0.1  # the unrelated request
 RSS_EVERY_S = 0.5
-IDLE_RSS_S = 2.0
+REST_S = 3.0  # before each phase: the API's RSS and every process's CPU at rest
 TIMELINES_AT_ONCE = 10
 END_DEADLINE_S = 60.0
+TURN_DEADLINE_S = 300.0  # queued behind 30 others on a busy box, a turn may wait long; longer is a hang
 TURNS_PER_S_GOAL = 25.0
 FIRST_TEXT_GOALS_MS = {95: 250.0}
 FANOUT_DELTA_GOALS_MS = {99: 100.0}
@@ -180,7 +181,7 @@ async def posted_turn(
     chat_id = f"{name}-{uuid.uuid4().hex[:8]}"
     prompt = f"[[ttft:0]] [[words:{words}]] [[delay:{delay_ms:g}]] {chat_id}"
     async with (
-        turn_deadline(chat_id),
+        turn_deadline(chat_id, TURN_DEADLINE_S),
         http.stream("POST", "/chat/workflow", json=user_turn(chat_id, prompt, session_id)) as response,
     ):
         yield prompt, turn_id_of(response), response
@@ -210,13 +211,16 @@ async def measure_throughput(
 
     roles = stack_roles(stack)
     wall_offset_s = time.time() - time.monotonic()
+    rest_from, rest_before = time.monotonic(), read_cpu(roles)
+    await asyncio.sleep(REST_S)  # the stack at rest, for the CPU it burns per second whatever it does
     cpu_before = read_cpu(roles)
     started = time.monotonic()
+    rest = cpu_between(rest_before, cpu_before, started - rest_from)
     async with sampled_requests(stack) as unrelated, asyncio.TaskGroup() as senders:
         for session_id in sessions:
             senders.create_task(sender(session_id))
     wall_s = time.monotonic() - started
-    cpu = cpu_between(cpu_before, read_cpu(roles), wall_s)
+    cpu = cpu_between(cpu_before, read_cpu(roles), wall_s, rest)
     progress(f"  {turns} turns in {wall_s:.1f} s; reading each turn's workflow history for its stages...")
     limit = asyncio.Semaphore(TIMELINES_AT_ONCE)
 
@@ -303,10 +307,12 @@ async def measure_fanout(
 ) -> FanoutRun:
     """Viewers join live turns; once all watch, the deltas emitted over `window_s` are timed to every viewer."""
     live = [await start_live_turn(http, session_id, f"live-{n}") for n in range(live_turns)]
-    rss_idle = await median_rss(stack, IDLE_RSS_S)
     roles = stack_roles(stack)
+    rest_from, rest_before = time.monotonic(), read_cpu(roles)
+    rss_idle = await median_rss(stack, REST_S)  # the live turns run, nobody watches
     cpu_before = read_cpu(roles)
     started = time.monotonic()
+    rest = cpu_between(rest_before, cpu_before, started - rest_from)
     async with sampled_requests(stack) as unrelated:
         progress(f"  {live_turns} turns live; connecting {watchers} viewers, {CONNECTS_AT_ONCE} at a time...")
         viewers = await connect_viewers(stack, live, watchers)
@@ -315,7 +321,7 @@ async def measure_fanout(
         rss_watched = await median_rss(stack, window_s)
         window_to = time.monotonic()
         unrelated_s = list(unrelated)
-    cpu = cpu_between(cpu_before, read_cpu(roles), window_to - started)
+    cpu = cpu_between(cpu_before, read_cpu(roles), window_to - started, rest)
     progress("  stopping the live turns; the viewers read to the end...")
     # New connections: the pooled ones have idled through the window, and the API may be closing them right now.
     async with api_client(stack) as fresh:
@@ -417,7 +423,7 @@ def report(throughput: ThroughputRun, fanout: FanoutRun, senders: int, words: in
         f"  turns whose text at the client was not exactly w0..w{words - 1}: {throughput.inexact} (goal 0); "
         f"turns whose model step was retried: {throughput.retried}",
         *table_lines(throughput_rows),
-        "  CPU over the phase",
+        f"  CPU over the phase (at rest: the {REST_S:g} s before it)",
         *throughput.cpu.lines(len(samples), "turn"),
         "",
         f"fan-out: {fanout.watchers} viewers of {fanout.live_turns} live turns (words {LIVE_DELAY_MS:g} ms apart), "
@@ -429,7 +435,7 @@ def report(throughput: ThroughputRun, fanout: FanoutRun, senders: int, words: in
         f"stream, {fanout.rss_watched / mib:.1f} MiB with {fanout.watchers})  "
         f"goal <= {KIB_PER_STREAM_GOAL:g}: {_verdict(fanout.kib_per_stream <= KIB_PER_STREAM_GOAL)}",
         *table_lines(fanout_rows),
-        "  CPU from the first connect to the window's end",
+        f"  CPU from the first connect to the window's end (at rest: the live turns unwatched for {REST_S:g} s)",
         *fanout.cpu.lines(fanout.frames, "delivered delta"),
     ]
     print("\n".join(lines), flush=True)

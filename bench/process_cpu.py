@@ -44,30 +44,40 @@ def read_cpu(roles: list[Role]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class CpuUse:
-    """CPU seconds each role used over a phase of `wall_s` seconds."""
+    """CPU seconds each role used over a phase of `wall_s` seconds, and what it used over a quiet stretch before
+    (pollers, timers, turns nobody watches), which a phase pays per second rather than per unit of work."""
 
     wall_s: float
     seconds: Mapping[str, float]
+    rest: CpuUse | None = None
+
+    def above_rest(self, name: str) -> float:
+        if self.rest is None:
+            return self.seconds[name]
+        return max(0.0, self.seconds[name] - self.rest.seconds[name] / self.rest.wall_s * self.wall_s)
 
     def lines(self, work: int, unit: str) -> list[str]:
-        """Each role's share of the phase and its cost per unit of `work` done in it; then the rate the cores could
-        carry at that cost, a figure the box's other load skews less than the latencies."""
+        """Each role's share of the phase and its cost above rest per unit of `work` done; then the rate the cores
+        could carry at that cost, a figure the box's other load skews less than the latencies."""
         cores = len(os.sched_getaffinity(0))
         width = max(len(name) for name in self.seconds)
         rows = [
             f"  {name:<{width}}  {used:>7.1f} s  {used / self.wall_s:>6.0%} of a core  "
-            f"{used / work * 1000:>8.2f} ms per {unit}"
+            f"{self.above_rest(name) / work * 1000:>8.2f} ms per {unit} above rest"
             for name, used in self.seconds.items()
         ]
         total = sum(self.seconds.values())
+        busy = sum(self.above_rest(name) for name in self.seconds)
         rows += [
             f"  {'all of the above':<{width}}  {total:>7.1f} s  {total / (self.wall_s * cores):>6.0%} of the "
-            f"{cores} cores  {total / work * 1000:>8.2f} ms per {unit}",
+            f"{cores} cores  {busy / work * 1000:>8.2f} ms per {unit} above rest",
             f"  at that cost the {cores} cores, given to this stack alone, would carry at most "
-            f"{cores * work / total:,.0f} {unit}s/s",
+            f"{cores * work / max(busy, 1e-9):,.0f} {unit}s/s",
         ]
         return rows
 
 
-def cpu_between(before: Mapping[str, float], after: Mapping[str, float], wall_s: float) -> CpuUse:
-    return CpuUse(wall_s, {name: after[name] - before[name] for name in before})
+def cpu_between(
+    before: Mapping[str, float], after: Mapping[str, float], wall_s: float, rest: CpuUse | None = None
+) -> CpuUse:
+    return CpuUse(wall_s, {name: after[name] - before[name] for name in before}, rest)

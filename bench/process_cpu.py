@@ -63,14 +63,14 @@ class CpuUse:
         width = max(len(name) for name in self.seconds)
         rows = [
             f"  {name:<{width}}  {used:>7.1f} s  {used / self.wall_s:>6.0%} of a core  "
-            f"{self.above_rest(name) / work * 1000:>8.2f} ms per {unit} above rest"
+            f"{self.above_rest(name) / work * 1000:>8.3f} ms per {unit} above rest"
             for name, used in self.seconds.items()
         ]
         total = sum(self.seconds.values())
         busy = sum(self.above_rest(name) for name in self.seconds)
         rows += [
             f"  {'all of the above':<{width}}  {total:>7.1f} s  {total / (self.wall_s * cores):>6.0%} of the "
-            f"{cores} cores  {busy / work * 1000:>8.2f} ms per {unit} above rest",
+            f"{cores} cores  {busy / work * 1000:>8.3f} ms per {unit} above rest",
             f"  at that cost the {cores} cores, given to this stack alone, would carry at most "
             f"{cores * work / max(busy, 1e-9):,.0f} {unit}s/s",
         ]

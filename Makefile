@@ -48,7 +48,7 @@ bench-stop: $(VENV)/.installed-dev
 bench-sandbox: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.sandbox_first_token $(ARGS)
 
-# Throughput at 30 concurrent senders, fan-out to 1,000 viewers, an unrelated request during both (about 3 min).
+# Throughput at 30 concurrent senders, fan-out to 1,000 viewers, an unrelated request during both (minutes; 12 on a busy 2-core box).
 bench-load: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.load $(ARGS)
 

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint bench bench-stop bench-sandbox bench-import clean
+.PHONY: dev test lint bench bench-stop bench-sandbox bench-import bench-load clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)…"
@@ -51,6 +51,10 @@ bench-sandbox: $(VENV)/.installed-dev
 # `turnflow import rooms` at the seed's scale, first run and no-change re-run (about 1 min).
 bench-import: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.import_speed $(ARGS)
+
+# Throughput at 30 concurrent senders, fan-out to 1,000 viewers, an unrelated request during both (minutes; 12 on a busy 2-core box).
+bench-load: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.load $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

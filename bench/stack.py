@@ -125,6 +125,10 @@ class BenchStack:
         self.api_key = ""
         self.temporal: Client
         self.engine: AsyncEngine
+        # The processes whose CPU and memory a benchmark may report.
+        self.api: Child
+        self.temporal_server: Child
+        self.postgres_pid = 0
 
     async def __aenter__(self) -> BenchStack:
         try:
@@ -144,6 +148,7 @@ class BenchStack:
         progress("starting PostgreSQL...")
         postgres = await asyncio.to_thread(start_postgres, self._work_dir / "postgres")
         self._exit.callback(postgres.stop)
+        self.postgres_pid = postgres.server.get_pid() or 0
         await postgres.ensure_database()
         database_url = postgres.database_url
         await upgrade_async(database_url)
@@ -158,7 +163,9 @@ class BenchStack:
         argv = dev_server_argv(
             db_file=self._work_dir / "temporal.db", port=temporal_port, ui_port=_free_port(), namespace="default"
         )
-        await self._spawn("Temporal", [*argv, "--headless"], dict(os.environ), self._work_dir / "temporal.log")
+        self.temporal_server = await self._spawn(
+            "Temporal", [*argv, "--headless"], dict(os.environ), self._work_dir / "temporal.log"
+        )
         self.temporal = await self._wait_for("Temporal", lambda: try_connect(temporal_address, "default"))
 
         progress("starting the stand-in model...")
@@ -182,7 +189,7 @@ class BenchStack:
         for _ in range(self._initial_workers):
             await self._spawn_worker({})
         api_argv = [sys.executable, "-m", "turnflow.cli", "api", "--port", str(api_port)]
-        await self._spawn("API", api_argv, self._env)
+        self.api = await self._spawn("API", api_argv, self._env)
         for worker in self.workers:
             await self._wait_for(worker.name, partial(self._worker_polls, worker))
         await self._wait_for("the API", self._api_answers)

@@ -71,15 +71,13 @@ class TurnReader:
 
 
 @contextlib.asynccontextmanager
-async def turn_deadline(chat_id: str) -> AsyncIterator[None]:
+async def turn_deadline(chat_id: str, deadline_s: float = RUN_DEADLINE_S) -> AsyncIterator[None]:
     """A hung turn fails the benchmark naming its chat, rather than with a bare TimeoutError."""
     try:
-        async with asyncio.timeout(RUN_DEADLINE_S):
+        async with asyncio.timeout(deadline_s):
             yield
     except TimeoutError:
-        raise RuntimeError(
-            f"chat {chat_id}: no end of the turn within {RUN_DEADLINE_S:g} s; see the logs above"
-        ) from None
+        raise RuntimeError(f"chat {chat_id}: no end of the turn within {deadline_s:g} s; see the logs above") from None
 
 
 def user_turn(chat_id: str, prompt: str, session_id: str | None = None) -> dict[str, Any]:

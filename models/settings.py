@@ -11,6 +11,8 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STACK_FILE = "stack.json"
+# The web app's build in a source checkout (`make dev` and `make test` build it there).
+SOURCE_WEB_BUILD = Path(__file__).resolve().parent.parent / "web" / "dist"
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
 
 
@@ -97,6 +99,9 @@ class Settings(BaseSettings):
     digest_telegram_chat_id: str | None = Field(None, description="Telegram chat the digest goes to.")
     digest_interval_minutes: int = Field(10, ge=1, le=1440, description="Window and period of the spend digest.")
     stream_keepalive_s: float = Field(15, gt=0, description="Idle seconds before a stream sends a keep-alive comment.")
+    web_dist_dir: Path | None = Field(
+        None, description="The web app's build, served by the API at `/`. Unset: web/dist of the source checkout."
+    )
 
     @property
     def stack_file(self) -> Path:
@@ -131,6 +136,9 @@ class Settings(BaseSettings):
 
     def snapshots(self) -> Path:
         return self.workspaces().parent / "snapshots"
+
+    def web_build(self) -> Path:
+        return self.web_dist_dir or SOURCE_WEB_BUILD
 
     def ui_port(self) -> int:
         return self.temporal_ui_port or self.temporal_port + 1000

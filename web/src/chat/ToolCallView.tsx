@@ -42,7 +42,7 @@ function ToolOutput({ name, output }: { name: string; output: unknown }) {
   if (progress)
     return (
       <p className="subagent-progress" role="status">
-        {progress.step !== null ? `Step ${progress.step + 1}: ` : ""}
+        {progress.step !== null ? `Step ${progress.step}: ` : ""}
         {progress.text}
       </p>
     );

@@ -46,7 +46,7 @@ export function SessionHeader({ sessionId, liveTriage }: { sessionId: string; li
   const open = session.status === "active" || session.status === "paused";
 
   return (
-    <header className="session-header" aria-label="Session">
+    <section className="session-header" aria-label="Session">
       <div className="session-title">
         <SessionTypeBadge type={session.sessionType} />
         <h1>{session.title ?? "Untitled session"}</h1>
@@ -99,6 +99,6 @@ export function SessionHeader({ sessionId, liveTriage }: { sessionId: string; li
           onClose={() => (setDialog(null), setError(null))}
         />
       )}
-    </header>
+    </section>
   );
 }

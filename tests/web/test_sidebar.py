@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from tests.polling import wait_until
 from tests.turns.helpers import send
 from tests.web.conftest import PHONE, WebApp, screenshot
 
@@ -47,7 +48,11 @@ async def test_unread_rename_and_delete(web: WebApp) -> None:
     await title.fill("Printer at the front desk")
     await title.press("Enter")
     await expect(row.locator(".chat-title")).to_have_text("Printer at the front desk")
-    assert (await web.http.get(f"/chats/{chat_id}")).json()["title"] == "Printer at the front desk"
+
+    async def renamed() -> bool:
+        return bool((await web.http.get(f"/chats/{chat_id}")).json()["title"] == "Printer at the front desk")
+
+    await wait_until(renamed, "the new title to be saved")  # the row shows it before the server answers
     await page.reload()
     await expect(row.locator(".chat-title")).to_have_text("Printer at the front desk")
 

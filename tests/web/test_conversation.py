@@ -87,9 +87,9 @@ async def test_typing_before_the_bootstrap_ends_creates_one_session(web: WebApp)
     await expect(composer(page)).to_be_editable()
     # Switching around without typing bootstraps nothing.
     for _ in range(3):
-        await page.get_by_role("button", name="New chat").click()
+        await page.get_by_role("button", name="New chat", exact=True).click()
         await page.get_by_role("link", name="Sessions").click()
-    await page.get_by_role("button", name="New chat").click()
+    await page.get_by_role("button", name="New chat", exact=True).click()
 
     released: list[Route] = []
 

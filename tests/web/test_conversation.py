@@ -82,14 +82,19 @@ async def test_send_and_stream_at_a_canonical_address(web: WebApp) -> None:
     print(f"web app figures: {figures}")
 
 
-async def test_typing_before_the_bootstrap_ends_creates_one_session(web: WebApp) -> None:
-    page = await web.open("/")
+async def switch_around(page: Page) -> None:
+    """New chats opened and left untouched, other screens in between; ends on a fresh new chat."""
     await expect(composer(page)).to_be_editable()
-    # Switching around without typing bootstraps nothing.
     for _ in range(3):
         await page.get_by_role("button", name="New chat", exact=True).click()
+        await page.get_by_role("link", name="Dashboard").click()
         await page.get_by_role("link", name="Sessions").click()
     await page.get_by_role("button", name="New chat", exact=True).click()
+
+
+async def test_typing_before_the_bootstrap_ends_creates_one_session(web: WebApp) -> None:
+    page = await web.open("/")
+    await switch_around(page)  # switching around without typing bootstraps nothing
 
     released: list[Route] = []
 
@@ -182,3 +187,11 @@ async def test_reload_mid_answer_resumes_without_a_repeated_word(web: WebApp) ->
     await expect(assistant_text(page)).to_contain_text("w149", timeout=20_000)
     assert (await assistant_text(page).inner_text()).split() == [f"w{i}" for i in range(150)]
     await expect(page.locator("li.message.assistant")).to_have_count(1)
+
+
+async def test_a_failed_answer_shows_its_error(web: WebApp) -> None:
+    page = await web.open("/")
+    await composer(page).fill("[[http:400]] refuse this")
+    await composer(page).press("Enter")
+    await expect(page.get_by_role("alert")).to_contain_text("model answered 400")
+    await expect(page.get_by_role("button", name="Send")).to_be_visible()

@@ -9,19 +9,14 @@ import pytest
 from playwright.async_api import expect
 
 from tests.web.conftest import WebApp
-from tests.web.test_conversation import CHAT_URL, assistant_text, composer, sessions_of
+from tests.web.test_conversation import CHAT_URL, assistant_text, composer, sessions_of, switch_around
 
 pytestmark = pytest.mark.browser
 
 
 async def test_strict_mode_and_rapid_switching_make_one_session_per_bootstrap(strict_web: WebApp) -> None:
     page = await strict_web.open("/")
-    await expect(composer(page)).to_be_editable()
-    for _ in range(3):
-        await page.get_by_role("button", name="New chat", exact=True).click()
-        await page.get_by_role("link", name="Dashboard").click()
-        await page.get_by_role("link", name="Sessions").click()
-    await page.get_by_role("button", name="New chat", exact=True).click()
+    await switch_around(page)
     await composer(page).fill("strict mode hello")
     await composer(page).press("Enter")
     await expect(assistant_text(page)).to_have_text("Echo: strict mode hello")

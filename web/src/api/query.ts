@@ -24,7 +24,11 @@ export function useQuery<T>(key: string | null, load: (signal: AbortSignal) => P
       (data) => setLoaded({ key, data }),
       (error: unknown) => {
         if (controller.signal.aborted) return;
-        setLoaded((previous) => ({ ...previous, key, error: error instanceof Error ? error : new Error(String(error)) }));
+        setLoaded((previous) => ({
+          ...previous,
+          key,
+          error: error instanceof Error ? error : new Error(String(error)),
+        }));
       },
     );
     return () => controller.abort();

@@ -26,6 +26,7 @@ export function browserTokenPlace(): TokenPlace {
   return {
     hash: window.location.hash,
     storage: window.sessionStorage,
-    clearHash: () => window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search),
+    clearHash: () =>
+      window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search),
   };
 }

@@ -15,7 +15,12 @@ export function ToolCallView({ part }: { part: ToolUIPart | DynamicToolUIPart })
   const live = part.state === "output-available" && part.preliminary === true;
   const state = live ? "running" : (STATE_LABEL[part.state] ?? part.state);
   return (
-    <div className={`tool-call state-${live ? "running" : part.state}`} data-tool={name} role="group" aria-label={`Tool ${name}`}>
+    <div
+      className={`tool-call state-${live ? "running" : part.state}`}
+      data-tool={name}
+      role="group"
+      aria-label={`Tool ${name}`}
+    >
       <div className="tool-head">
         <span className="tool-name">{name === TASK_TOOL ? "Sub-agent" : name}</span>
         <span className="tool-state">{state}</span>
@@ -31,8 +36,7 @@ function ToolInput({ name, input }: { name: string; input: unknown }) {
   if (input === undefined) return null;
   if (typeof input === "object" && input !== null) {
     if (name === "bash" && "command" in input) return <code className="tool-input">$ {String(input.command)}</code>;
-    if (name === TASK_TOOL && "description" in input)
-      return <p className="tool-input">{String(input.description)}</p>;
+    if (name === TASK_TOOL && "description" in input) return <p className="tool-input">{String(input.description)}</p>;
   }
   return <code className="tool-input">{JSON.stringify(input)}</code>;
 }

@@ -46,7 +46,8 @@ export function answerOf(output: unknown): string | null {
 
 /** A sub-agent's progress (preliminary output of `task`): its step and the tail of what it is writing. */
 export function taskProgressOf(output: unknown): { step: number | null; text: string } | null {
-  if (typeof output !== "object" || output === null || !("status" in output) || output.status !== "working") return null;
+  if (typeof output !== "object" || output === null || !("status" in output) || output.status !== "working")
+    return null;
   const step = "step" in output && typeof output.step === "number" ? output.step : null;
   const text = "text" in output && typeof output.text === "string" ? output.text : "";
   return { step, text };

@@ -56,8 +56,7 @@ export function ConcludeModal({
   const form = { ...drafted, ...edits };
   const submit = async () => {
     try {
-      const body =
-        kind === "resolve" ? resolveBody(form as ResolveForm) : escalateBody({ ...(form as EscalateForm) });
+      const body = kind === "resolve" ? resolveBody(form as ResolveForm) : escalateBody({ ...(form as EscalateForm) });
       onDone(await api.post(`/sessions/${sessionId}/${kind}`, Session, body));
     } catch (e) {
       setError(e instanceof ApiError ? `${e.field ? `${e.field}: ` : ""}${e.message}` : `${kind} failed`);

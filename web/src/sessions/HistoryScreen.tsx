@@ -38,11 +38,7 @@ export function HistoryScreen() {
           <option value="chat">Chat</option>
         </select>
         <label htmlFor={statusId}>Status</label>
-        <select
-          id={statusId}
-          value={status}
-          onChange={(e) => setStatus(e.target.value as keyof typeof STATUS_FILTERS)}
-        >
+        <select id={statusId} value={status} onChange={(e) => setStatus(e.target.value as keyof typeof STATUS_FILTERS)}>
           {Object.keys(STATUS_FILTERS).map((s) => (
             <option key={s} value={s}>
               {s === "open" ? "active or paused" : s}

@@ -52,7 +52,7 @@ export function SessionHeader({ sessionId, liveTriage }: { sessionId: string; li
         <h1>{session.title ?? "Untitled session"}</h1>
         <span className={`status status-${session.status}`}>{session.status}</span>
       </div>
-      <TriageHeader sessionId={sessionId} triage={triage} onSaved={saved} />
+      <TriageHeader sessionId={sessionId} guided={session.sessionType === "guided"} triage={triage} onSaved={saved} />
       <div className="session-actions" role="toolbar" aria-label="Session actions">
         <button type="button" onClick={() => setDialog({ kind: "resolve" })} disabled={!open}>
           Resolve

@@ -38,7 +38,8 @@ export function StatusUpdateModal({ sessionId, onClose }: { sessionId: string; o
           }}
         >
           <label>
-            Update <textarea value={text} onChange={(e) => setText(e.target.value)} rows={4} maxLength={8000} autoFocus />
+            Update{" "}
+            <textarea value={text} onChange={(e) => setText(e.target.value)} rows={4} maxLength={8000} autoFocus />
           </label>
           {error && (
             <p role="alert" className="error">

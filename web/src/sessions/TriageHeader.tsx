@@ -10,42 +10,51 @@ const EVIDENCE_LABEL = { confirmed: "confirmed", ruled_out: "ruled out", pending
 /** Client, asset, category, hypothesis and evidence; the model keeps it current and anyone can correct it. */
 export function TriageHeader({
   sessionId,
+  guided,
   triage,
   onSaved,
 }: {
   sessionId: string;
+  guided: boolean;
   triage: Triage;
   onSaved: (session: Session) => void;
 }) {
   const [editing, setEditing] = useState(false);
+  const known =
+    [triage.clientName, triage.assetName, triage.issueCategory, triage.triageHypothesis].some(Boolean) ||
+    triage.evidenceItems.length > 0;
   return (
     <section className="triage" aria-label="Triage">
-      <dl>
-        <Field label="Client" value={triage.clientName} />
-        <Field label="Asset" value={triage.assetName} />
-        <Field label="Category" value={triage.issueCategory} />
-        <Field label="Hypothesis" value={triage.triageHypothesis} />
-      </dl>
-      {triage.evidenceItems.length > 0 && (
-        <ul className="evidence" aria-label="Evidence">
-          {triage.evidenceItems.map((item, index) => (
-            <li key={index} data-status={item.status}>
-              <span className={`evidence-status ev-${item.status}`}>{EVIDENCE_LABEL[item.status]}</span> {item.text}
-            </li>
-          ))}
-        </ul>
-      )}
-      <button type="button" onClick={() => setEditing(true)}>
-        Edit triage
-      </button>
-      {editing && (
-        <TriageEditor
-          sessionId={sessionId}
-          triage={triage}
-          onClose={() => setEditing(false)}
-          onSaved={(session) => (setEditing(false), onSaved(session))}
-        />
-      )}
+      {/* Folded while there is nothing to show (a free chat, usually); opens as soon as there is. */}
+      <details open={guided || known}>
+        <summary>Triage</summary>
+        <dl>
+          <Field label="Client" value={triage.clientName} />
+          <Field label="Asset" value={triage.assetName} />
+          <Field label="Category" value={triage.issueCategory} />
+          <Field label="Hypothesis" value={triage.triageHypothesis} />
+        </dl>
+        {triage.evidenceItems.length > 0 && (
+          <ul className="evidence" aria-label="Evidence">
+            {triage.evidenceItems.map((item, index) => (
+              <li key={index} data-status={item.status}>
+                <span className={`evidence-status ev-${item.status}`}>{EVIDENCE_LABEL[item.status]}</span> {item.text}
+              </li>
+            ))}
+          </ul>
+        )}
+        <button type="button" onClick={() => setEditing(true)}>
+          Edit triage
+        </button>
+        {editing && (
+          <TriageEditor
+            sessionId={sessionId}
+            triage={triage}
+            onClose={() => setEditing(false)}
+            onSaved={(session) => (setEditing(false), onSaved(session))}
+          />
+        )}
+      </details>
     </section>
   );
 }
@@ -133,7 +142,9 @@ function TriageEditor({
           ))}
           <button
             type="button"
-            onClick={() => setForm({ ...form, evidenceItems: [...form.evidenceItems, { text: "", status: "pending" }] })}
+            onClick={() =>
+              setForm({ ...form, evidenceItems: [...form.evidenceItems, { text: "", status: "pending" }] })
+            }
           >
             Add evidence
           </button>

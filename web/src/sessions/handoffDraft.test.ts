@@ -31,7 +31,9 @@ describe("resolveFormFromDraft", () => {
   });
 
   it("accepts bold headings and numbered steps, and drops 'unknown' items", () => {
-    const form = resolveFormFromDraft("**Root cause:** a loose cable\nSteps taken:\n1. Checked\n2) Replugged\n- unknown");
+    const form = resolveFormFromDraft(
+      "**Root cause:** a loose cable\nSteps taken:\n1. Checked\n2) Replugged\n- unknown",
+    );
     expect(form.rootCause).toBe("a loose cable");
     expect(form.stepsTaken).toEqual(["Checked", "Replugged"]);
   });

@@ -118,4 +118,8 @@ export function escalateBody(form: EscalateForm): Record<string, unknown> {
 }
 
 /** One item per line in a textarea. */
-export const linesToList = (text: string) => text.split("\n").map((line) => line.trim()).filter(Boolean);
+export const linesToList = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);

@@ -99,3 +99,23 @@ async def test_phone_width_has_the_chats_behind_a_button(web: WebApp) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "nothing overflows sideways"
     await screenshot(page, "phone-chat")
+
+
+async def test_subject_filter_lists_and_starts_chats_of_one_subject(web: WebApp) -> None:
+    chats = {}
+    for subject in ("artist-17", "artist-42"):
+        chats[subject] = f"subj{uuid.uuid4().hex[:12]}"
+        response, _ = await send(web.http, chats[subject], f"about {subject}", subjectId=subject)
+        assert response.status_code == 200
+    page = await web.open("/")
+    rows = page.get_by_role("list", name="Your chats").get_by_role("listitem")
+    await expect(rows).to_have_count(2)
+    await page.get_by_label("Subject").select_option("artist-42")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-chat-id", chats["artist-42"])
+
+    await page.get_by_role("textbox", name="Message").fill("a new chat for this subject")
+    await page.get_by_role("textbox", name="Message").press("Enter")
+    await expect(rows).to_have_count(2)
+    subjects = [s["subjectId"] for s in (await web.http.get("/sessions")).json()["items"]]
+    assert sorted(subjects) == ["artist-17", "artist-42", "artist-42"]

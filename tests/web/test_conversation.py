@@ -72,6 +72,12 @@ async def test_send_and_stream_at_a_canonical_address(web: WebApp) -> None:
     await expect(assistant_text(page)).to_have_text("Echo: and once more")
     next_send_ms = await first_text_ms(page)
     await screenshot(page, "chat")
+    chat_id = page.url.rsplit("/", 1)[1]
+
+    async def read_in_full() -> bool:
+        return bool((await web.http.get(f"/chats/{chat_id}")).json()["unreadCount"] == 0)
+
+    await wait_until(read_in_full, "the answers the user watched to count as read")
 
     await page.reload()  # the canonical address survives a reload
     await expect(page.locator("li.message.user")).to_have_count(2)

@@ -60,11 +60,13 @@ export function Conversation({ chatId, initialMessages, resume, draft, onDraftUs
   const { messages, status, error } = chat;
   const busy = status === "submitted" || status === "streaming";
 
-  // Viewing the chat reads it: tell the server when the chat opens and whenever an answer has finished.
+  // Viewing the chat reads it: tell the server when the chat opens and whenever an answer has finished. A chat
+  // with no message yet may be a draft the server does not know.
+  const hasMessages = messages.length > 0;
   useEffect(() => {
-    if (status !== "ready" || draft) return;
+    if (status !== "ready" || !hasMessages) return;
     api.post(`/chats/${encodeURIComponent(chatId)}/read`, ReadState).then(refresh, () => undefined);
-  }, [api, chatId, draft, status, refresh]);
+  }, [api, chatId, hasMessages, status, refresh]);
 
   const stop = async () => {
     setStopError(null);

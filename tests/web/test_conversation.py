@@ -155,7 +155,7 @@ async def test_sub_agent_progress_shows_in_its_task(web: WebApp) -> None:
     task = page.locator(".tool-call[data-tool='task']")
     await expect(task.locator(".subagent-progress")).to_contain_text(re.compile(r"Step 1: .*w\d"))
     await expect(task.locator(".tool-state")).to_have_text("done", timeout=20_000)
-    await expect(task.locator(".tool-output")).to_contain_text("w199")
+    await expect(task.locator(".subagent-answer")).to_contain_text("w199")
 
 
 async def test_stop_mid_answer_keeps_the_partial(web: WebApp, standin: StandIn) -> None:

@@ -19,7 +19,8 @@ export function App() {
 }
 
 function SignedIn({ token }: { token: string }) {
-  const [api] = useState(() => new ApiClient("", token));
+  // Same origin by default (the API serves the app); VITE_TURNFLOW_API_URL points a build at another origin.
+  const [api] = useState(() => new ApiClient(import.meta.env.VITE_TURNFLOW_API_URL ?? "", token));
   const [clock] = useState(() => createClock());
   // Bumped after anything that changes lists (a finished turn, a rename, an archive, a read): lists reload.
   const [version, refresh] = useReducer((v: number) => v + 1, 0);

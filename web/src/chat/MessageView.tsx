@@ -13,9 +13,8 @@ interface Props {
 
 /** A message with each of its parts in order: text, reasoning, every tool call on its own, notices. */
 export function MessageView({ message, onAnswer }: Props) {
-  const stopped = message.parts.some((p) => p.type === "data-notice") || undefined;
   return (
-    <li className={`message ${message.role}`} data-message-id={message.id} data-stopped={stopped}>
+    <li className={`message ${message.role}`} data-message-id={message.id}>
       <span className="visually-hidden">{message.role === "user" ? "You said:" : "Assistant:"}</span>
       {message.parts.map((part, index) => (
         <PartView key={partKey(part, index)} part={part} onAnswer={onAnswer} />

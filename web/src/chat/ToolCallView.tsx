@@ -1,6 +1,6 @@
 import { getToolName, type ToolUIPart, type DynamicToolUIPart } from "ai";
 
-import { commandOutputOf, taskProgressOf, TASK_TOOL } from "./parts";
+import { commandOutputOf, subAgentAnswerOf, taskProgressOf, TASK_TOOL } from "./parts";
 
 const STATE_LABEL: Record<string, string> = {
   "input-streaming": "preparing",
@@ -50,6 +50,8 @@ function ToolOutput({ name, output }: { name: string; output: unknown }) {
         {progress.text}
       </p>
     );
+  const answer = name === TASK_TOOL ? subAgentAnswerOf(output) : null;
+  if (answer !== null) return <p className="subagent-answer">{answer}</p>;
   const command = commandOutputOf(output);
   if (command)
     return (

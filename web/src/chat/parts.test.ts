@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { UIMessage } from "ai";
 
 import { newChatId } from "./chatDraft";
-import { answerOf, commandOutputOf, questionOf, taskProgressOf, triageOf, turnIdOf } from "./parts";
+import { answerOf, commandOutputOf, questionOf, subAgentAnswerOf, taskProgressOf, triageOf, turnIdOf } from "./parts";
 
 describe("parts", () => {
   it("reads the turn id from the start chunk's metadata", () => {
@@ -26,6 +26,8 @@ describe("parts", () => {
   it("tells a sub-agent's progress and a command's output apart", () => {
     expect(taskProgressOf({ status: "working", step: 1, text: "reading" })).toEqual({ step: 1, text: "reading" });
     expect(taskProgressOf({ output: "x" })).toBeNull();
+    expect(subAgentAnswerOf({ steps: 2, answer: "done", description: "d" })).toBe("done");
+    expect(subAgentAnswerOf({ status: "working", text: "…" })).toBeNull();
     expect(commandOutputOf({ output: "a\n", running: true })).toEqual({ text: "a\n", exitCode: null, running: true });
     expect(commandOutputOf({ output: "", exitCode: 2 })).toEqual({ text: "", exitCode: 2, running: false });
   });

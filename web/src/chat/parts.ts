@@ -53,6 +53,13 @@ export function taskProgressOf(output: unknown): { step: number | null; text: st
   return { step, text };
 }
 
+/** A sub-agent's final answer (the `task` tool returns {steps, answer, description}). */
+export function subAgentAnswerOf(output: unknown): string | null {
+  return typeof output === "object" && output !== null && "answer" in output && typeof output.answer === "string"
+    ? output.answer
+    : null;
+}
+
 /** A command's output so far or in the end (bash returns {exitCode, output}; progress is {output, running}). */
 export function commandOutputOf(output: unknown): { text: string; exitCode: number | null; running: boolean } | null {
   if (typeof output !== "object" || output === null || !("output" in output) || typeof output.output !== "string")

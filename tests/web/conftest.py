@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, async_playwright, expect
 from temporalio.worker import Worker
 
 from api.app import create_app
@@ -35,6 +35,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).parent / "artifacts"
 WEB_DIR = SOURCE_WEB_BUILD.parent
 PHONE: ViewportSize = {"width": 390, "height": 844}
+# The deadline of every `expect(...)`: generous, because the box is shared and a turn under load takes seconds.
+expect.set_options(timeout=30_000)
 
 
 def _check_prerequisites() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
+from tests.polling import wait_until
 from tests.web.conftest import WebApp, screenshot
 from tests.web.test_conversation import assistant_text, composer
 
@@ -42,7 +44,14 @@ async def test_question_answered_by_an_option_then_from_a_second_tab(web: WebApp
         await expect(tab.locator("fieldset.question").last.locator(".answer")).to_have_text("Answered: Second")
         await expect(assistant_text(tab)).to_contain_text('ok: {"answer": "Second"}')
     chat_id = path.rsplit("/", 1)[1]
-    messages = (await web.http.get(f"/chats/{chat_id}/messages")).json()["items"]
+    messages: list[dict[str, Any]] = []
+
+    async def both_answers_saved() -> bool:
+        nonlocal messages
+        messages = (await web.http.get(f"/chats/{chat_id}/messages")).json()["items"]
+        return len(messages) == 4
+
+    await wait_until(both_answers_saved, "the second answer to be saved")
     answers = [p["output"] for m in messages for p in m["parts"] if p["type"] == "tool-ask_user_question"]
     assert answers == [{"answer": "Back office"}, {"answer": "Second"}]
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"], "answers continued the turn"

@@ -23,8 +23,7 @@ async def test_strict_mode_and_rapid_switching_make_one_session_per_bootstrap(st
     await expect(page).to_have_url(CHAT_URL)
     assert len(await sessions_of(strict_web)) == 1
 
-    # A second chat: a tool call and a question render without a React warning, and a reload resumes cleanly.
-    await page.get_by_role("button", name="New chat", exact=True).click()
+    # A tool call and a question render without a React warning, and a reload resumes cleanly.
     question = {"question": "Which one?", "options": ["Left", "Right"]}
     tools = f'[[tool:bash:{{"command": "echo hi"}}]] [[tool:ask_user_question:{json.dumps(question)}]]'
     await composer(page).fill(f"{tools} go")
@@ -33,4 +32,4 @@ async def test_strict_mode_and_rapid_switching_make_one_session_per_bootstrap(st
     await page.reload()
     await page.locator("fieldset.question").get_by_role("button", name="Right").click()
     await expect(assistant_text(page)).to_contain_text('ok: {"answer": "Right"}')
-    assert len(await sessions_of(strict_web)) == 2
+    assert len(await sessions_of(strict_web)) == 1

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint bench bench-stop bench-sandbox bench-import bench-load clean
+.PHONY: dev test lint web bench bench-stop bench-sandbox bench-import bench-load clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)…"
@@ -25,16 +25,39 @@ tests/conformance/node_modules/.installed: tests/conformance/package.json tests/
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dev: $(VENV)/.installed-local
+# The web app (web/): npm installs from the lockfile, Vite builds into web/dist, which the API serves at /.
+# Rebuilt only when a source, config or the lockfile is newer than the build.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) $(wildcard web/index.html web/vite.config.ts web/tsconfig.json)
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@echo "installing the web app's packages (npm)…"
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	@echo "building the web app into web/dist…"
+	cd web && npm run --silent build
+	@touch $@
+
+web: web/dist/index.html
+
+dev: $(VENV)/.installed-local web/dist/index.html
 	$(BIN)/turnflow dev $(ARGS)
 
-test: $(VENV)/.installed-dev tests/conformance/node_modules/.installed
+# The browser tests (marked `browser`) drive Debian's chromium; Playwright's own browser download cannot work here.
+/usr/bin/chromium:
+	@echo "installing chromium for the browser tests (apt)…"
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: $(VENV)/.installed-dev tests/conformance/node_modules/.installed web/dist/index.html /usr/bin/chromium
+	cd web && npm run --silent test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed-dev web/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd web && npm run --silent lint && npm run --silent typecheck
 
 # Latency figures against the goals in bench/README.md (about 70 s on the 2-core box); pass options as ARGS="--turns 50".
 bench: $(VENV)/.installed-dev

@@ -18,6 +18,7 @@ from api.limits import ProcessHolds
 from api.nul_guard import NulGuardMiddleware
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
+from api.web_app import mount_web_app
 from models.database import asyncpg_dsn, create_engine, session_factory
 from models.settings import Settings, get_settings
 from turnlog.hub import EventHub
@@ -98,4 +99,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    mount_web_app(app, settings.web_build())
     return app

@@ -15,6 +15,8 @@ from models.pricing import PRICES
 STACK_FILE = "stack.json"
 # Written by `turnflow dev` into its data dir; read by every process that joins that stack.
 BROWSER_TOKEN_SECRET_FILE = "browser-token-secret"
+# The web app's build in a source checkout (`make dev` and `make test` build it there).
+SOURCE_WEB_BUILD = Path(__file__).resolve().parent.parent / "web" / "dist"
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
 
 
@@ -158,6 +160,10 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown model {model!r}; use `scripted` or one of {', '.join(PRICES)}")
         return model
 
+    web_dist_dir: Path | None = Field(
+        None, description="The web app's build, served by the API at `/`. Unset: web/dist of the source checkout."
+    )
+
     @property
     def stack_file(self) -> Path:
         return self.data_dir / STACK_FILE
@@ -198,6 +204,9 @@ class Settings(BaseSettings):
 
     def snapshots(self) -> Path:
         return self.workspaces().parent / "snapshots"
+
+    def web_build(self) -> Path:
+        return self.web_dist_dir or SOURCE_WEB_BUILD
 
     def ui_port(self) -> int:
         return self.temporal_ui_port or self.temporal_port + 1000

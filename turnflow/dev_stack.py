@@ -225,6 +225,7 @@ class DevStack:
                 [
                     "",
                     "turnflow dev is up",
+                    f"  Web app      {self._api_url}/#token={key}  (open this: it signs you in)",
                     f"  API          {self._api_url}",
                     f"  API docs     {self._api_url}/docs",
                     f"  Temporal UI  {self._ui_url}",

@@ -178,10 +178,13 @@ def test_dev_serves_api_and_temporal_ui_then_stops_everything(tmp_path: Path) ->
         api = f"http://127.0.0.1:{ports.api}"
         assert f"{api}/docs" in banner
         assert f"http://127.0.0.1:{ports.ui}" in banner
-        assert f"{api}/#token={key}" in banner, "the ready-to-open address signs in"
+        token = re.search(rf"{re.escape(api)}/#token=(tfb_\S+)", banner)
+        assert token, "the ready-to-open address signs in with a browser token, not the API key"
 
         with httpx.Client(base_url=api, trust_env=False, timeout=10) as http:
             assert http.get("/sessions", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+            as_user = http.post("/sessions", json={}, headers={"Authorization": f"Bearer {token.group(1)}"})
+            assert as_user.status_code == 201, as_user.text
             assert http.get("/sessions").status_code == 401
             app_page = http.get("/", headers={"Accept": "text/html"})
             assert app_page.status_code == 200 and '<div id="root">' in app_page.text

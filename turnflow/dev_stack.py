@@ -32,6 +32,8 @@ START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 10.0
 _POLL_S = 0.05
 DEV_KEY_FILE = "dev-api-key"
+# The end user the web app's ready-to-open address signs in as.
+DEV_USER = "dev-user"
 # Where `npm run dev` serves the web app while it is being worked on.
 VITE_DEV_PORT = 5173
 
@@ -87,7 +89,8 @@ class DevStack:
                 loop.add_signal_handler(sig, self._stop.set)
             try:
                 key = await self._start()
-                self._print_banner(key)
+                token = await asyncio.to_thread(_browser_token, self._api_url, key)
+                self._print_banner(key, token)
                 await self._until_stopped()
             except _Interrupted:
                 pass
@@ -219,13 +222,13 @@ class DevStack:
         tmp.write_text(json.dumps(asdict(info), indent=2) + "\n")
         tmp.replace(path)  # readers never see half a file
 
-    def _print_banner(self, key: str) -> None:
+    def _print_banner(self, key: str, token: str) -> None:
         print(
             "\n".join(
                 [
                     "",
                     "turnflow dev is up",
-                    f"  Web app      {self._api_url}/#token={key}  (open this: it signs you in)",
+                    f"  Web app      {self._api_url}/#token={token}  (open this: it signs you in as {DEV_USER!r})",
                     f"  API          {self._api_url}",
                     f"  API docs     {self._api_url}/docs",
                     f"  Temporal UI  {self._ui_url}",
@@ -249,6 +252,19 @@ def _sandbox_warning() -> list[str]:
 
 def _progress(line: str) -> None:
     print(line, flush=True)
+
+
+def _browser_token(api_url: str, key: str) -> str:
+    """A day-long browser token for the dev user, as a product's backend would mint one: the key stays here."""
+    request = urllib.request.Request(
+        f"{api_url}/browser-tokens",
+        data=json.dumps({"subject": DEV_USER, "ttlSeconds": 86_400}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        token: str = json.loads(response.read())["token"]
+    return token
 
 
 def _answers_ok(url: str) -> bool:

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.turns.helpers import new_chat_id, send
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/chat_queries.py: the read cursor's subquery nested in the unread count is not correlated to the "
-    "outer chat (it adds `chats` to its own FROM), so a reader with read receipts on two chats gets 500 "
-    "'more than one row returned by a subquery'; `.correlate_except(ChatRead)` on it fixes this",
-)
 async def test_lists_answer_after_reading_two_chats(http: httpx.AsyncClient) -> None:
     chat_ids = [new_chat_id(), new_chat_id()]
     for chat_id in chat_ids:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
 from activities.event_retention import EventRetentionActivities
@@ -19,6 +20,7 @@ from activities.session_title import SessionTitleActivities
 from activities.spend_digest import SpendDigestActivities
 from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
+from activities.telemetry import ActivityMetrics
 from activities.tool_calls import ToolCallActivities
 from activities.turn_records import TurnRecordActivities
 from models.database import session_factory
@@ -75,6 +77,9 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops:
             lifecycle.teardown_sandbox,
             retention.prune_turn_events,
         ],
+        # Spans of workflows started by a traced client (turns and their sub-agents), never duplicated on replay; the
+        # outermost interceptor first, so activity log lines carry the trace id.
+        interceptors=[TracingInterceptor(), ActivityMetrics()],
         # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
         max_concurrent_activities=settings.worker_activity_slots,
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import chat_workflow, chats, session_lifecycle, sessions, stops, turns, usage
+from api import chat_workflow, chats, metrics, session_lifecycle, sessions, stops, turns, usage
 from api.body_limit import BodyLimitMiddleware
+from api.metrics import RequestMetricsMiddleware, observe_delivery
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
+from api.tracing import instrument_app
 from models.database import asyncpg_dsn, create_engine, session_factory
 from models.settings import Settings, get_settings
 from turnlog.hub import EventHub
@@ -31,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(url, pool_size=settings.db_pool_size)
         # Streams read the log on every wake-up and ride out database outages by themselves: no ping per read.
         stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
-        hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s)
+        hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s, observe_delivery)
         await hub.start()
         app.state.stream_engine = stream_engine
         app.state.sessions = session_factory(engine)
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware)
+    instrument_app(app)
     app.include_router(sessions.router)
     app.include_router(session_lifecycle.router)
     app.include_router(chats.router)
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(turns.router)
     app.include_router(stops.router)
     app.include_router(usage.router)
+    app.include_router(metrics.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -10,19 +11,21 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from api.dependencies import DB, AppSettings, CurrentCaller
+from api.metrics import sender_stream
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import pending_question, save_answer, wake_turn
 from api.temporal import Temporal
+from api.tracing import annotate_turn
 from api.turn_control import request_stop
 from api.turn_start import StartedTurn, abandon_turn, start_turn
 from api.turn_stream import turn_frames, ui_stream_response
 from models.chat_turn_schemas import ChatTurnRequest
 from models.enums import MessageRole
-from models.names import ACCOUNT_ID_ATTRIBUTE, CHAT_ID_ATTRIBUTE, CHAT_TURN_WORKFLOW, SESSION_ID_ATTRIBUTE
+from models.names import CHAT_TURN_WORKFLOW, TURN_KIND
+from models.search_attributes import start_attributes
 from models.settings import Settings
 from models.tables import Chat, Turn
 from models.turns import ASK_USER_QUESTION_TOOL, TurnInput
@@ -31,10 +34,6 @@ from turnlog.reader import sse_frame
 
 router = APIRouter(tags=["chat workflow"])
 _log = logging.getLogger("turnflow.api.chat_workflow")
-
-CHAT_ID = SearchAttributeKey.for_keyword(CHAT_ID_ATTRIBUTE)
-SESSION_ID = SearchAttributeKey.for_keyword(SESSION_ID_ATTRIBUTE)
-ACCOUNT_ID = SearchAttributeKey.for_keyword(ACCOUNT_ID_ATTRIBUTE)
 
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -59,12 +58,8 @@ async def _start_workflow(temporal: Client, settings: Settings, started: Started
         ),
         id=started.workflow_id,
         task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(CHAT_ID, started.chat_id),
-                SearchAttributePair(SESSION_ID, str(started.session_id)),
-                SearchAttributePair(ACCOUNT_ID, account_id),
-            ]
+        search_attributes=start_attributes(
+            TURN_KIND, chat_id=started.chat_id, session_id=str(started.session_id), account_id=account_id
         ),
         static_summary=f"chat {started.chat_id} · {started.model}" + (" · queued" if started.queued else ""),
     )
@@ -84,9 +79,11 @@ async def post_chat_turn(
     settings: AppSettings,
     temporal: Temporal,
 ) -> StreamingResponse:
+    received_at = time.monotonic()
     if body.message_id is not None and body.messages[-1].role == MessageRole.ASSISTANT:
         return await _continue_after_answers(body, request, db, caller, temporal)
     started = await start_turn(db, caller, body, settings.default_model())
+    annotate_turn(started.turn_id, started.chat_id, started.session_id, caller.account_id)
     if not started.existing:
         try:
             await _start_workflow(await temporal.client(), settings, started, str(caller.account_id))
@@ -97,7 +94,10 @@ async def post_chat_turn(
     if started.interrupted is not None:
         await request_stop(db, await temporal.client(), *started.interrupted)
     headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
-    return ui_stream_response(turn_frames(request, started.turn_id, 0), headers)
+    frames = turn_frames(request, started.turn_id, 0)
+    if not started.existing:
+        frames = sender_stream(frames, body.trigger, received_at)
+    return ui_stream_response(frames, headers)
 
 
 async def _continue_after_answers(

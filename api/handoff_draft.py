@@ -21,7 +21,8 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 
-from models.names import HANDOFF_DRAFT_WORKFLOW
+from models.names import HANDOFF_DRAFT_WORKFLOW, HOUSEKEEPING_KIND
+from models.search_attributes import start_attributes
 from models.session_summary import (
     DraftNotice,
     HandoffDraftInput,
@@ -154,6 +155,7 @@ async def stream_handoff_draft(
                 result_type=HandoffDraftResult,
                 execution_timeout=DRAFT_TIMEOUT,
                 static_summary=f"{params.kind} draft for session {params.session_id}",
+                search_attributes=start_attributes(HOUSEKEEPING_KIND, session_id=params.session_id),
             )
         except (OSError, asyncpg.PostgresError, RPCError) as exc:
             _log.error("draft %s of session %s could not start: %s", params.draft_id, params.session_id, exc)

@@ -184,6 +184,9 @@ def test_dev_serves_api_and_temporal_ui_then_stops_everything(tmp_path: Path) ->
             assert http.get("/sessions").status_code == 401
         with httpx.Client(trust_env=False, timeout=10) as http:
             assert http.get(f"http://127.0.0.1:{ports.ui}/").status_code == 200
+            for url in (f"{api}/metrics", f"http://127.0.0.1:{ports.api + 1000}/metrics"):
+                assert url in banner
+                assert http.get(url).status_code == 200, url
 
         key_file = data_dir / "dev-api-key"
         assert key_file.read_text().strip() == key

@@ -23,7 +23,9 @@ from models.database import create_engine, session_factory
 from models.settings import Settings, get_settings
 from turnflow.errors import CommandError
 from turnflow.keys import create_key, list_keys, revoke_key
+from turnflow.logs import configure_logging
 from turnflow.schema import display_url, upgrade_to_head
+from turnflow.tracing import configure_tracing
 
 # Flags that override a setting travel as its environment variable, so child processes (and the API's
 # app factory, which uvicorn calls with no arguments) read the same value.
@@ -142,11 +144,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _configure_logging(settings: Settings) -> None:
     try:
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.log_level, settings.log_format)
     except ValueError:
         raise CommandError(
             f"invalid TURNFLOW_LOG_LEVEL {settings.log_level!r}: use debug, info, warning or error"
@@ -168,6 +166,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     _database_url(settings)  # fail with the explanation now, not inside the server's startup
+    configure_tracing("turnflow-api")
     # The factory reads the same settings again: the flags reached it through the environment.
     uvicorn.run(
         "api.app:create_app",
@@ -175,6 +174,8 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        # JSON lines: uvicorn's own loggers go through the root handler instead of its text formatters.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
     return 0
 
@@ -184,6 +185,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from turnflow.worker_process import run_worker  # noqa: PLC0415
 
     _database_url(settings)
+    configure_tracing("turnflow-worker")
     asyncio.run(run_worker(settings))
     return 0
 

@@ -19,8 +19,9 @@ from temporalio.client import (
 )
 
 from models.digest import SpendDigestInput
-from models.names import DIGEST_SCHEDULE_ID, PRUNE_SCHEDULE_ID
+from models.names import DIGEST_SCHEDULE_ID, HOUSEKEEPING_KIND, PRUNE_SCHEDULE_ID
 from models.retention import PruneTurnEventsInput
+from models.search_attributes import start_attributes
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.spend_digest import SpendDigestWorkflow
 
@@ -35,6 +36,7 @@ async def ensure_prune_schedule(client: Client, *, task_queue: str, retention_ho
             PruneTurnEventsInput(retention_hours=retention_hours),
             id=PRUNE_SCHEDULE_ID,
             task_queue=task_queue,
+            typed_search_attributes=start_attributes(HOUSEKEEPING_KIND),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
     )
@@ -53,6 +55,7 @@ def _digest_schedule(task_queue: str, interval_minutes: int) -> Schedule:
             SpendDigestInput(interval_minutes=interval_minutes),
             id=DIGEST_SCHEDULE_ID,
             task_queue=task_queue,
+            typed_search_attributes=start_attributes(HOUSEKEEPING_KIND),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=interval_minutes))]),
         # Windows are independent: a slow post must not cost the next window its run. After an outage, only

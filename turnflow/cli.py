@@ -185,8 +185,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from turnflow.worker_process import run_worker  # noqa: PLC0415
 
     _database_url(settings)
-    configure_tracing("turnflow-worker")
-    asyncio.run(run_worker(settings))
+    tracing = configure_tracing("turnflow-worker")
+    try:
+        asyncio.run(run_worker(settings))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # exports the last spans: this command exits without running atexit hooks
     return 0
 
 

@@ -25,7 +25,6 @@ from turnflow.errors import CommandError
 from turnflow.keys import create_key, list_keys, revoke_key
 from turnflow.logs import configure_logging
 from turnflow.schema import display_url, upgrade_to_head
-from turnflow.tracing import configure_tracing
 
 # Flags that override a setting travel as its environment variable, so child processes (and the API's
 # app factory, which uvicorn calls with no arguments) read the same value.
@@ -165,8 +164,13 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here, like the worker's modules below: the other commands need neither.
+    from turnflow.temporal_runtime import install_temporal_runtime  # noqa: PLC0415
+    from turnflow.tracing import configure_tracing  # noqa: PLC0415
+
     _database_url(settings)  # fail with the explanation now, not inside the server's startup
     configure_tracing("turnflow-api")
+    install_temporal_runtime(settings, serve_metrics=False)
     # The factory reads the same settings again: the flags reached it through the environment.
     uvicorn.run(
         "api.app:create_app",
@@ -182,10 +186,13 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the worker loads every activity's SDK (a second or more), which no other command needs.
+    from turnflow.temporal_runtime import install_temporal_runtime  # noqa: PLC0415
+    from turnflow.tracing import configure_tracing  # noqa: PLC0415
     from turnflow.worker_process import run_worker  # noqa: PLC0415
 
     _database_url(settings)
     tracing = configure_tracing("turnflow-worker")
+    install_temporal_runtime(settings, serve_metrics=True)
     try:
         asyncio.run(run_worker(settings))
     finally:

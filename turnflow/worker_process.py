@@ -7,6 +7,7 @@ import logging
 import signal
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from activities.stop_listener import StopListener
 from models.database import asyncpg_dsn, create_engine
@@ -14,7 +15,7 @@ from models.settings import Settings
 from turnflow.errors import CommandError
 from turnflow.schedules import ensure_digest_schedule, ensure_prune_schedule
 from turnflow.schema import display_url
-from turnflow.worker_metrics import metrics_runtime, report_sandbox_states
+from turnflow.temporal_runtime import report_sandbox_states
 from worker import build_worker
 
 _log = logging.getLogger(__name__)
@@ -23,9 +24,8 @@ _log = logging.getLogger(__name__)
 async def run_worker(settings: Settings) -> None:
     """Polls the task queue until SIGINT or SIGTERM, then lets running tasks finish as the SDK shuts down."""
     address = settings.resolved_temporal_address()
-    runtime = metrics_runtime(settings)
     try:
-        client = await Client.connect(address, namespace=settings.temporal_namespace, runtime=runtime)
+        client = await Client.connect(address, namespace=settings.temporal_namespace)
     except RuntimeError as exc:
         raise CommandError(f"cannot reach Temporal at {address} ({exc}); is the server up?") from None
     database_url = settings.resolved_database_url()
@@ -51,12 +51,11 @@ async def run_worker(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
-        sandboxes = asyncio.create_task(report_sandbox_states(engine, runtime.metric_meter)) if runtime else None
+        sandboxes = asyncio.create_task(report_sandbox_states(engine, Runtime.default().metric_meter))
         _log.info("worker polling task queue %r on %s", settings.task_queue, address)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        if sandboxes is not None:
-            sandboxes.cancel()
+        sandboxes.cancel()
         if not running.done():
             await worker.shutdown()
         await running  # re-raises a worker that failed on its own

@@ -1,5 +1,6 @@
-"""The worker's metrics port: the Temporal SDK serves its own runtime metrics and turnflow's (activity durations
-and outcomes, model tokens and cost, tool calls, sandboxes by state) at `/metrics`, in Prometheus text format."""
+"""The process's Temporal runtime: the SDK core's own log lines go through Python logging (plain or JSON like every
+other line), and a worker's metrics port serves the SDK's runtime metrics with turnflow's (activity durations and
+outcomes, model tokens and cost, tool calls, sandboxes by state) at `/metrics`, in Prometheus text format."""
 
 from __future__ import annotations
 
@@ -10,39 +11,52 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.common import MetricMeter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from activities.telemetry import HISTOGRAM_BUCKETS
 from models.enums import SandboxState
 from models.settings import Settings
 from turnflow.errors import CommandError
 
-_log = logging.getLogger("turnflow.worker_metrics")
+_log = logging.getLogger("turnflow.temporal_runtime")
 SANDBOX_STATES_EVERY_S = 15.0
 _SANDBOX_STATES = text(
     "SELECT sandbox_state AS state, count(*) AS n FROM sessions WHERE sandbox_state IS NOT NULL GROUP BY 1"
 )
 
 
-def metrics_runtime(settings: Settings) -> Runtime | None:
-    """A Temporal runtime serving Prometheus metrics on the worker's metrics port; None when no port is set."""
-    if settings.worker_metrics_port is None:
-        return None
+def install_temporal_runtime(settings: Settings, *, serve_metrics: bool) -> None:
+    """Makes the runtime every Temporal client of this process uses; a worker (`serve_metrics`) with a metrics port
+    serves its metrics there. Call before the first client connects."""
+    metrics = None
     address = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
-    config = PrometheusConfig(
-        bind_address=address,
-        counters_total_suffix=True,
-        durations_as_seconds=True,
-        histogram_bucket_overrides=HISTOGRAM_BUCKETS,
+    if serve_metrics and settings.worker_metrics_port is not None:
+        metrics = PrometheusConfig(
+            bind_address=address,
+            counters_total_suffix=True,
+            durations_as_seconds=True,
+            histogram_bucket_overrides=HISTOGRAM_BUCKETS,
+        )
+    core_logs = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
     )
     try:
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=config))
+        runtime = Runtime(telemetry=TelemetryConfig(logging=core_logs, metrics=metrics))
     except RuntimeError as exc:
         raise CommandError(
             f"cannot serve worker metrics on {address} ({exc}); choose another TURNFLOW_WORKER_METRICS_PORT"
         ) from None
-    _log.info("worker metrics on http://%s/metrics", address)
-    return runtime
+    Runtime.set_default(runtime)
+    if metrics is not None:
+        _log.info("worker metrics on http://%s/metrics", address)
 
 
 async def report_sandbox_states(engine: AsyncEngine, meter: MetricMeter) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -157,6 +158,12 @@ class ModelStepActivities:
         except TurnStopped:
             await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.STOPPED, None)
             raise stopped_error(params.turn_id) from None
+        except asyncio.CancelledError:
+            if not activity.is_worker_shutdown():
+                # Temporal's cancellation reached the step before the stop notification: the same stop, whose
+                # tokens were billed all the same.
+                await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.STOPPED, None)
+            raise
         except anthropic.AnthropicError as exc:
             error = to_application_error(exc)
             await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.FAILED, error.message)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
 from activities.error_redaction import ErrorRedaction
@@ -21,6 +22,7 @@ from activities.session_title import SessionTitleActivities
 from activities.spend_digest import SpendDigestActivities
 from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
+from activities.telemetry import ActivityMetrics
 from activities.tool_calls import ToolCallActivities
 from activities.turn_records import TurnRecordActivities
 from activities.worker_presence import PresenceInterceptor, WorkerPresence
@@ -89,11 +91,17 @@ def build_worker(
             retention.prune_turn_events,
             reconciler.reconcile_turns,
         ],
+        # Outermost first: spans of workflows started by a traced client, never duplicated on replay (so activity log
+        # lines carry the trace id); metrics; no SQL, parameters or exception text of an unexpected error entering a
+        # history; and each attempt recorded, so that survivors retry it at once should this worker die.
+        interceptors=[
+            TracingInterceptor(),
+            ActivityMetrics(),
+            ErrorRedaction(),
+            *([PresenceInterceptor(presence)] if presence is not None else []),
+        ],
         # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
         max_concurrent_activities=settings.worker_activity_slots,
-        # No SQL, parameters or exception text of an unexpected error enters a workflow history; the presence
-        # interceptor records each attempt so that survivors retry it at once should this worker die.
-        interceptors=[ErrorRedaction(), *([PresenceInterceptor(presence)] if presence is not None else [])],
         # A dead worker's cached workflows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
         # Heartbeats reach the server within half a second (the default holds them for 0.8 x the timeout), so the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from activities.model.errors import to_application_error
 from activities.model.events import ModelProvider, ModelRequest
 from activities.step_chunks import StepChunks
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
+from activities.telemetry import model_attempt_span, record_model_attempt
 from activities.tools.registry import tool_specs
 from activities.turn_context import TurnContext, load_step_start, load_turn
 from activities.usage_ledger import UsageRecord, record_usage
@@ -56,6 +58,8 @@ async def _record_step(
     error: str | None,
 ) -> None:
     now = time.time()
+    finish_reason = streamed.stop_reason if outcome == Outcome.COMPLETED else None
+    record_model_attempt(turn, params, streamed.usage, finish_reason, outcome)
     turn_id, agent_type, agent_call_id = turn.accounting
     await conn.execute(
         insert(TurnStep)
@@ -67,7 +71,7 @@ async def _record_step(
             attempt=attempt,
             model=params.model,
             outcome=outcome.value,
-            finish_reason=streamed.stop_reason if outcome == Outcome.COMPLETED else None,
+            finish_reason=finish_reason,
             tool_count=len(streamed.tool_calls),
             duration_ms=round((now - streamed.started_at) * 1000, 3),
             ttft_ms=round((streamed.first_text_at - streamed.started_at) * 1000, 3) if streamed.first_text_at else None,
@@ -104,7 +108,8 @@ class ModelStepActivities:
     async def stream_model_step(self, params: ModelStepInput) -> ModelStepResult:
         """Heartbeats from its first line: a step waiting for a database connection is alive, not retried."""
         async with heartbeating():
-            return await self._step(params)
+            with model_attempt_span(params):
+                return await self._step(params)
 
     async def _step(self, params: ModelStepInput) -> ModelStepResult:
         info = activity.info()
@@ -153,6 +158,12 @@ class ModelStepActivities:
         except TurnStopped:
             await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.STOPPED, None)
             raise stopped_error(params.turn_id) from None
+        except asyncio.CancelledError:
+            if not activity.is_worker_shutdown():
+                # Temporal's cancellation reached the step before the stop notification: the same stop, whose
+                # tokens were billed all the same.
+                await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.STOPPED, None)
+            raise
         except anthropic.AnthropicError as exc:
             error = to_application_error(exc)
             await self._record_cut_short(turn, params, info.attempt, streamed, Outcome.FAILED, error.message)

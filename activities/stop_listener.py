@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from models.names import TURN_CONTROL_CHANNEL, TURN_STOPPED_ERROR
 from turnlog.listen import PgListener, Subscribers
@@ -21,8 +21,14 @@ class TurnStopped(Exception):
 
 
 def stopped_error(turn_id: str) -> ApplicationError:
-    """Non-retryable: a stopped turn must not be resumed by a retry."""
-    return ApplicationError(f"turn {turn_id} was stopped", type=TURN_STOPPED_ERROR, non_retryable=True)
+    """Non-retryable: a stopped turn must not be resumed by a retry. Benign: a stop is normal, so the SDK neither
+    logs it as a failure with a traceback nor counts it as one (the activity logs one INFO line)."""
+    return ApplicationError(
+        f"turn {turn_id} was stopped",
+        type=TURN_STOPPED_ERROR,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 class StopListener:

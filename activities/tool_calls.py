@@ -16,6 +16,7 @@ from temporalio import activity
 from activities.heartbeats import heartbeating
 from activities.sandbox.base import Limits, Sandbox, SandboxProvider
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
+from activities.telemetry import tool_call_span
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
 from models.enums import SandboxState, ToolCallStatus
@@ -70,7 +71,8 @@ class ToolCallActivities:
     async def run_tool_call(self, params: ToolCallInput) -> ToolCallResult:
         """Heartbeats from its first line: a call waiting for a database connection is alive, not retried."""
         async with heartbeating():
-            return await self._call(params)
+            with tool_call_span(params) as span:
+                return span.finish(await self._call(params))
 
     async def _call(self, params: ToolCallInput) -> ToolCallResult:
         keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}

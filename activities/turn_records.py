@@ -15,12 +15,15 @@ from models.names import (
     BEGIN_TURN,
     CLAIM_QUEUED_SLOT,
     FINISH_TURN,
+    HOUSEKEEPING_KIND,
+    SANDBOX_KIND,
     SANDBOX_LIFECYCLE_WORKFLOW,
     SESSION_SUMMARY_WORKFLOW,
     TURN_FINISHED_SIGNAL,
     TURN_STARTED_SIGNAL,
 )
 from models.sandboxes import SandboxLifecycleInput, sandbox_workflow_id
+from models.search_attributes import start_attributes
 from models.session_summary import SessionSummaryInput, session_summary_workflow_id
 from models.settings import Settings
 from models.turns import FinishTurnInput, FinishTurnResult, TurnRef
@@ -91,6 +94,7 @@ class TurnRecordActivities:
             start_signal_args=[params.turn_id],
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=f"sandbox of session {session_id}",
+            search_attributes=start_attributes(SANDBOX_KIND, session_id=str(session_id)),
         )
 
     @activity.defn(name=CLAIM_QUEUED_SLOT)
@@ -135,6 +139,7 @@ async def _start_summary(session_id: str) -> None:
             task_queue=activity.info().task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=f"title and domain of session {session_id}",
+            search_attributes=start_attributes(HOUSEKEEPING_KIND, session_id=session_id),
         )
     except RPCError as exc:
         _log.warning("session %s: title generation not started (the next turn tries again): %s", session_id, exc)

@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import chat_workflow, chats, session_lifecycle, sessions, stops, tokens, turns, usage
+from api import chat_workflow, chats, metrics, session_lifecycle, sessions, stops, tokens, turns, usage
 from api.body_limit import BodyLimitMiddleware
 from api.docs import install_docs
 from api.draft_hub import DraftHub
 from api.key_revocations import RevokedKeys
 from api.limits import ProcessHolds
+from api.metrics import RequestMetricsMiddleware, observe_delivery
 from api.nul_guard import NulGuardMiddleware
 from api.problems import install_problem_handlers
 from api.temporal import TemporalConnection
+from api.tracing import instrument_app
 from api.web_app import mount_web_app
 from models.database import asyncpg_dsn, create_engine, session_factory
 from models.settings import Settings, get_settings
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(url, pool_size=settings.db_pool_size)
         # Streams read the log on every wake-up and ride out database outages by themselves: no ping per read.
         stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
-        hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s)
+        hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s, observe_delivery)
         await hub.start()
         revoked = RevokedKeys(asyncpg_dsn(url))
         await revoked.start()
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)
+    instrument_app(app)
     # Outermost, so that errors (413, 401, 5xx) carry the CORS headers a browser needs to read them.
     app.add_middleware(
         CORSMiddleware,
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stops.router)
     app.include_router(usage.router)
     app.include_router(tokens.router)
+    app.include_router(metrics.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

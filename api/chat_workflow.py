@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -15,10 +16,12 @@ from temporalio.service import RPCError
 from api.dependencies import DB, AppSettings, CurrentCaller
 from api.faults import SEND_COMMITTED, crash_point
 from api.limits import StreamSlot
+from api.metrics import sender_stream
 from api.ownership import visible_chats
 from api.problems import ProblemError, not_found, problem_responses
 from api.questions import answer_seq, answered_but_waiting, pending_question, save_answer, wake_turn
 from api.temporal import Temporal
+from api.tracing import annotate_turn
 from api.turn_control import end_turn_without_workflow, request_stop
 from api.turn_start import StartedTurn, start_turn
 from api.turn_stream import turn_frames, ui_stream_response
@@ -91,16 +94,21 @@ async def post_chat_turn(
     temporal: Temporal,
     _stream: StreamSlot,
 ) -> StreamingResponse:
+    received_at = time.monotonic()
     if body.message_id is not None and body.messages[-1].role == MessageRole.ASSISTANT:
         return await _continue_after_answers(body, request, db, caller, temporal)
     started = await start_turn(db, caller, body, settings)
+    annotate_turn(started.turn_id, started.chat_id, started.session_id, caller.account_id)
     if not started.existing:
         crash_point(SEND_COMMITTED)
         await _launch(db, temporal, settings, started, str(caller.account_id))
     if started.interrupted is not None:
         await request_stop(db, await temporal.client(), *started.interrupted)
     headers = {"X-Turn-Id": str(started.turn_id), "Location": f"/turns/{started.turn_id}/stream"}
-    return ui_stream_response(turn_frames(request, started.turn_id, 0), headers)
+    frames = turn_frames(request, started.turn_id, 0)
+    if not started.existing:
+        frames = sender_stream(frames, body.trigger, received_at)
+    return ui_stream_response(frames, headers)
 
 
 async def _continue_after_answers(

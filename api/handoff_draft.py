@@ -21,7 +21,8 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError
 
 from api.draft_hub import DraftHub
-from models.names import HANDOFF_DRAFT_WORKFLOW, MODEL_ERROR_PREFIX
+from models.names import HANDOFF_DRAFT_WORKFLOW, HOUSEKEEPING_KIND, MODEL_ERROR_PREFIX
+from models.search_attributes import start_attributes
 from models.session_summary import DraftNotice, HandoffDraftInput, HandoffDraftResult, handoff_draft_workflow_id
 from turnlog import chunks
 from turnlog.reader import DONE, sse_frame
@@ -149,6 +150,7 @@ async def stream_handoff_draft(
                     result_type=HandoffDraftResult,
                     execution_timeout=DRAFT_TIMEOUT,
                     static_summary=f"{params.kind} draft for session {params.session_id}",
+                    search_attributes=start_attributes(HOUSEKEEPING_KIND, session_id=params.session_id),
                 )
             except RPCError as exc:
                 _log.error("draft %s of session %s could not start: %s", params.draft_id, params.session_id, exc)

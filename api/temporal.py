@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 
 from api.problems import ProblemError
+from api.tracing import temporal_interceptors
 from models.settings import Settings
 
 _log = logging.getLogger("turnflow.api.temporal")
@@ -29,7 +30,9 @@ class TemporalConnection:
                 if self._client is None:
                     try:
                         self._client = await Client.connect(
-                            self._settings.resolved_temporal_address(), namespace=self._settings.temporal_namespace
+                            self._settings.resolved_temporal_address(),
+                            namespace=self._settings.temporal_namespace,
+                            interceptors=temporal_interceptors(),
                         )
                     except RuntimeError as exc:
                         _log.warning("cannot reach Temporal: %s", exc)

@@ -17,6 +17,7 @@ from api.limits import check_turn_limits
 from api.ownership import visible_chats, visible_sessions
 from api.problems import ProblemError, not_found
 from api.session_queries import reject_archived
+from api.tracing import trace_metadata
 from models.chat_turn_schemas import ChatTurnRequest, UIMessageIn
 from models.enums import MessageRole, MessageStatus, TurnStatus
 from models.pricing import PRICES
@@ -192,7 +193,9 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, se
     turn.assistant_message_id = assistant_id
     await db.flush()
     # The log opens with `start`, so an AI SDK resume that replays from seq 1 rebuilds the message from empty.
-    await append_chunks(await db.connection(), turn.id, [chunks.start(assistant_id, {"turnId": str(turn.id)})])
+    await append_chunks(
+        await db.connection(), turn.id, [chunks.start(assistant_id, {"turnId": str(turn.id), **trace_metadata()})]
+    )
     if active is None:
         chat.active_turn_id = turn.id
     session.last_activity_at = func.now()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from api.metrics import counted_stream
 from turnlog.reader import tail_turn
 
 UI_STREAM_HEADERS = {
@@ -24,4 +25,6 @@ def turn_frames(request: Request, turn_id: uuid.UUID, after: int) -> AsyncIterat
 
 
 def ui_stream_response(body: AsyncIterator[str], headers: dict[str, str] | None = None) -> StreamingResponse:
-    return StreamingResponse(body, media_type="text/event-stream", headers=UI_STREAM_HEADERS | (headers or {}))
+    return StreamingResponse(
+        counted_stream(body), media_type="text/event-stream", headers=UI_STREAM_HEADERS | (headers or {})
+    )

@@ -26,6 +26,8 @@ _KEYS: dict[UsageGroup, Label[Any]] = {
     UsageGroup.MODEL: UsageEvent.model.label(UsageGroup.MODEL.value),
     UsageGroup.DAY: _UTC_DAY.label(UsageGroup.DAY.value),
     UsageGroup.AGENT_TYPE: UsageEvent.agent_type.label(UsageGroup.AGENT_TYPE.value),
+    UsageGroup.SESSION: UsageEvent.session_id.label("session_id"),
+    UsageGroup.CHAT: UsageEvent.chat_id.label("chat_id"),
 }
 _TOTALS = (
     func.coalesce(func.sum(UsageEvent.input_tokens), 0).label("input_tokens"),
@@ -74,7 +76,7 @@ async def get_usage(
     group_by: Annotated[
         list[str] | None,
         Query(
-            description="model, day (UTC) or agent_type; repeat or comma-separate to group by several. "
+            description="model, day (UTC), agent_type, session or chat; repeat or comma-separate to group by several. "
             "Omit for one row of totals.",
             examples=["model,day"],
         ),

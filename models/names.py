@@ -44,7 +44,21 @@ SESSION_ARCHIVED_SIGNAL = "session_archived"
 CHAT_ID_ATTRIBUTE = "TurnflowChatId"
 SESSION_ID_ATTRIBUTE = "TurnflowSessionId"
 ACCOUNT_ID_ATTRIBUTE = "TurnflowAccountId"
-SEARCH_ATTRIBUTES = (CHAT_ID_ATTRIBUTE, SESSION_ID_ATTRIBUTE, ACCOUNT_ID_ATTRIBUTE)
+# What a workflow is (one of WORKFLOW_KINDS), set when it starts; how a turn or sub-agent ended (an Outcome), set as
+# it ends.
+KIND_ATTRIBUTE = "TurnflowKind"
+OUTCOME_ATTRIBUTE = "TurnflowOutcome"
+SEARCH_ATTRIBUTES = (CHAT_ID_ATTRIBUTE, SESSION_ID_ATTRIBUTE, ACCOUNT_ID_ATTRIBUTE, KIND_ATTRIBUTE, OUTCOME_ATTRIBUTE)
+
+# Values of KIND_ATTRIBUTE.
+TURN_KIND = "turn"
+SUBAGENT_KIND = "subagent"
+SANDBOX_KIND = "sandbox"
+HOUSEKEEPING_KIND = "housekeeping"
+WORKFLOW_KINDS = (TURN_KIND, SUBAGENT_KIND, SANDBOX_KIND, HOUSEKEEPING_KIND)
+
+# The workflow patch that upserts OUTCOME_ATTRIBUTE: turns started before it replay without it.
+OUTCOME_ATTRIBUTE_PATCH = "outcome-search-attribute"
 
 # Schedules.
 PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"

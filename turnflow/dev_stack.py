@@ -36,6 +36,8 @@ DEV_KEY_FILE = "dev-api-key"
 DEV_USER = "dev-user"
 # Where `npm run dev` serves the web app while it is being worked on.
 VITE_DEV_PORT = 5173
+# Without TURNFLOW_WORKER_METRICS_PORT, worker n serves its metrics on the API port + this + n - 1.
+WORKER_METRICS_PORT_OFFSET = 1000
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class DevStack:
         self._temporal_address = f"{HOST}:{settings.temporal_port}"
         self._api_url = f"http://{HOST}:{settings.api_port}"
         self._ui_url = f"http://{HOST}:{settings.ui_port()}"
+        first_metrics_port = settings.worker_metrics_port or settings.api_port + WORKER_METRICS_PORT_OFFSET
+        self._metrics_ports = [first_metrics_port + n for n in range(workers)]
         self._stop = asyncio.Event()
         self._children: list[Child] = []
         self._postgres: EmbeddedPostgres | None = None
@@ -80,6 +84,10 @@ class DevStack:
                 PortClaim(s.api_port, "API", "--port"),
                 PortClaim(s.temporal_port, "Temporal server", "--temporal-port"),
                 PortClaim(s.ui_port(), "Temporal UI, at --temporal-port + 1000", "--temporal-port"),
+                *(
+                    PortClaim(port, f"worker {n} metrics", "TURNFLOW_WORKER_METRICS_PORT")
+                    for n, port in enumerate(self._metrics_ports, start=1)
+                ),
             ],
         )
         self._data_dir.mkdir(parents=True, exist_ok=True)
@@ -120,8 +128,8 @@ class DevStack:
         # Explicit addresses, so that a TURNFLOW_* left in the shell cannot point the children elsewhere.
         env = {**os.environ, "TURNFLOW_DATABASE_URL": database_url, "TURNFLOW_TEMPORAL_ADDRESS": self._temporal_address}
         data_dir = ["--data-dir", str(self._data_dir)]
-        for n in range(1, self._workers + 1):
-            await self._spawn(f"worker {n}", ["worker", *data_dir], env)
+        for n, port in enumerate(self._metrics_ports, start=1):
+            await self._spawn(f"worker {n}", ["worker", *data_dir], env | {"TURNFLOW_WORKER_METRICS_PORT": str(port)})
         await self._spawn(
             "API",
             ["api", *data_dir, "--port", str(self._settings.api_port)],
@@ -232,6 +240,11 @@ class DevStack:
                     f"  API          {self._api_url}",
                     f"  API docs     {self._api_url}/docs",
                     f"  Temporal UI  {self._ui_url}",
+                    f"  API metrics  {self._api_url}/metrics",
+                    *(
+                        f"  worker {n} metrics  http://{HOST}:{port}/metrics"
+                        for n, port in enumerate(self._metrics_ports, start=1)
+                    ),
                     f"  API key      {key}  (account {DEV_ACCOUNT!r}, kept in {self._data_dir / DEV_KEY_FILE})",
                     *_sandbox_warning(),
                     "Ctrl-C to stop",

@@ -19,9 +19,10 @@ from temporalio.client import (
 )
 
 from models.digest import SpendDigestInput
-from models.names import DIGEST_SCHEDULE_ID, PRUNE_SCHEDULE_ID, RECONCILE_SCHEDULE_ID
+from models.names import DIGEST_SCHEDULE_ID, HOUSEKEEPING_KIND, PRUNE_SCHEDULE_ID, RECONCILE_SCHEDULE_ID
 from models.reconciliation import ReconcileTurnsInput
 from models.retention import PruneTurnEventsInput
+from models.search_attributes import start_attributes
 from workflows.prune_turn_events import PruneTurnEventsWorkflow
 from workflows.reconcile_turns import ReconcileTurnsWorkflow
 from workflows.spend_digest import SpendDigestWorkflow
@@ -37,6 +38,7 @@ async def ensure_prune_schedule(client: Client, *, task_queue: str, retention_ho
             PruneTurnEventsInput(retention_hours=retention_hours),
             id=PRUNE_SCHEDULE_ID,
             task_queue=task_queue,
+            typed_search_attributes=start_attributes(HOUSEKEEPING_KIND),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
     )
@@ -55,6 +57,7 @@ def _digest_schedule(task_queue: str, interval_minutes: int) -> Schedule:
             SpendDigestInput(interval_minutes=interval_minutes),
             id=DIGEST_SCHEDULE_ID,
             task_queue=task_queue,
+            typed_search_attributes=start_attributes(HOUSEKEEPING_KIND),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=interval_minutes))]),
         # Windows are independent: a slow post must not cost the next window its run. After an outage, only
@@ -98,6 +101,7 @@ async def ensure_reconcile_schedule(client: Client, *, task_queue: str, interval
             ReconcileTurnsInput(stranded_after_s=interval_s),
             id=RECONCILE_SCHEDULE_ID,
             task_queue=task_queue,
+            typed_search_attributes=start_attributes(HOUSEKEEPING_KIND),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),

@@ -7,6 +7,7 @@ import logging
 import signal
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from activities.stop_listener import StopListener
 from activities.worker_presence import WorkerPresence
@@ -15,6 +16,7 @@ from models.settings import Settings
 from turnflow.errors import CommandError
 from turnflow.schedules import ensure_digest_schedule, ensure_prune_schedule, ensure_reconcile_schedule
 from turnflow.schema import display_url
+from turnflow.temporal_runtime import report_sandbox_states
 from worker import build_worker
 
 _log = logging.getLogger(__name__)
@@ -55,9 +57,11 @@ async def run_worker(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
+        sandboxes = asyncio.create_task(report_sandbox_states(engine, Runtime.default().metric_meter))
         _log.info("worker polling task queue %r on %s", settings.task_queue, address)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
+        sandboxes.cancel()
         if not running.done():
             await worker.shutdown()
         await running  # re-raises a worker that failed on its own

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,9 +15,13 @@ from turnlog.tail import TurnTail
 
 
 class EventHub:
-    def __init__(self, dsn: str, engine: AsyncEngine, poll_s: float) -> None:
+    def __init__(
+        self, dsn: str, engine: AsyncEngine, poll_s: float, on_delivery: Callable[[float], None] | None = None
+    ) -> None:
+        """`on_delivery` gets the seconds from each notification to its frames being ready for the viewers."""
         self._engine = engine
         self._poll_s = poll_s
+        self._on_delivery = on_delivery
         self._tails: dict[str, TurnTail] = {}
         self._viewers: dict[str, int] = {}
         self._listener = PgListener(dsn, TURN_EVENTS_CHANNEL, self._on_notify, self._wake_all)
@@ -45,7 +49,7 @@ class EventHub:
         key = str(turn_id)
         tail = self._tails.get(key)
         if tail is None:
-            tail = self._tails[key] = TurnTail(self._engine, turn_id, after, self._poll_s)
+            tail = self._tails[key] = TurnTail(self._engine, turn_id, after, self._poll_s, self._on_delivery)
             self._viewers[key] = 0
             tail.start()
         self._viewers[key] += 1

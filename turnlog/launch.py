@@ -6,15 +6,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.names import ACCOUNT_ID_ATTRIBUTE, CHAT_ID_ATTRIBUTE, CHAT_TURN_WORKFLOW, SESSION_ID_ATTRIBUTE
+from models.names import CHAT_TURN_WORKFLOW, TURN_KIND
+from models.search_attributes import start_attributes
 from models.turns import TurnInput
 
-CHAT_ID = SearchAttributeKey.for_keyword(CHAT_ID_ATTRIBUTE)
-SESSION_ID = SearchAttributeKey.for_keyword(SESSION_ID_ATTRIBUTE)
-ACCOUNT_ID = SearchAttributeKey.for_keyword(ACCOUNT_ID_ATTRIBUTE)
 # The memo names the turn a run belongs to: a chat deleted and created again reuses its workflow ids.
 TURN_ID_MEMO = "turnId"
 
@@ -35,12 +33,8 @@ async def start_turn_workflow(temporal: Client, turn: TurnInput, workflow_id: st
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         memo={TURN_ID_MEMO: turn.turn_id},
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(CHAT_ID, turn.chat_id),
-                SearchAttributePair(SESSION_ID, turn.session_id),
-                SearchAttributePair(ACCOUNT_ID, turn.account_id),
-            ]
+        search_attributes=start_attributes(
+            TURN_KIND, chat_id=turn.chat_id, session_id=turn.session_id, account_id=turn.account_id
         ),
         static_summary=f"chat {turn.chat_id} · {turn.model}" + (" · queued" if turn.queued else ""),
     )

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,8 +51,17 @@ async def read_frames(
 class TurnTail:
     """The turn's frames after `start_after`, read on every wake-up (a NOTIFY) or every `poll_s` at the latest."""
 
-    def __init__(self, engine: AsyncEngine, turn_id: uuid.UUID, start_after: int, poll_s: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        turn_id: uuid.UUID,
+        start_after: int,
+        poll_s: float,
+        on_delivery: Callable[[float], None] | None = None,
+    ) -> None:
         self.turn_id = turn_id
+        self._on_delivery = on_delivery
+        self._woken_at: float | None = None  # the first notification not yet served
         self._engine = engine
         self._poll_s = poll_s
         # The window: frames with seq > base, in order.
@@ -80,6 +90,7 @@ class TurnTail:
                 await self._task
 
     def wake(self) -> None:
+        self._woken_at = self._woken_at or time.monotonic()
         self._wake.set()
 
     def frames_after(self, seq: int) -> tuple[list[tuple[int, str]], asyncio.Event]:
@@ -110,6 +121,7 @@ class TurnTail:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
 
     async def _read(self) -> None:
+        woken_at, self._woken_at = self._woken_at, None
         grew = False
         async with self._engine.connect() as conn:
             while True:
@@ -129,6 +141,8 @@ class TurnTail:
         if grew or self.ended:
             self._trim()
             self._announce()
+        if grew and woken_at is not None and self._on_delivery is not None:
+            self._on_delivery(time.monotonic() - woken_at)
 
     async def _turn_over(self, conn: AsyncConnection) -> bool:
         """A finished turn with nothing left to read (its terminal chunk was pruned or never written)."""

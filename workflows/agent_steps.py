@@ -15,7 +15,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import Outcome
-    from models.names import MODEL_ERROR_PREFIX, RUN_TOOL_CALL, STREAM_MODEL_STEP, TURN_STOPPED_ERROR
+    from models.names import (
+        MODEL_ERROR_PREFIX,
+        OUTCOME_ATTRIBUTE_PATCH,
+        RUN_TOOL_CALL,
+        STREAM_MODEL_STEP,
+        TURN_STOPPED_ERROR,
+    )
+    from models.search_attributes import OUTCOME
     from models.turns import ModelStepInput, ModelStepResult, ToolCallInput, ToolCallRef, ToolCallResult
 
 # A crashed worker is noticed when its heartbeats stop: a short timeout puts the retry on another worker within
@@ -119,10 +126,13 @@ async def run_agent_loop(
     try:
         for step in range(1, max_steps + 1):
             end.steps = step
+            workflow.set_current_details(f"{label}step {step}: {model} is answering")
             result = await model_step(turn_id, step, model, label)
             end.finish_reason = result.stop_reason
             if not result.tool_calls:
                 break
+            tools = ", ".join(f"{call.tool_name} ({call.tool_call_id})" for call in result.tool_calls)
+            workflow.set_current_details(f"{label}step {step}: running {tools}")
             await together([run_call(call) for call in result.tool_calls])
         else:
             end.finish_reason = "step-limit"
@@ -131,6 +141,15 @@ async def run_agent_loop(
     except ActivityError as exc:
         end.outcome, end.error = outcome_of(exc)
     return end
+
+
+def record_outcome(end: LoopEnd) -> None:
+    """How the loop ended, as the workflow's current details and its outcome search attribute, so a stopped turn
+    reads as stopped in the Temporal UI and can be searched for (the upsert is a patch: older runs replay without
+    it)."""
+    workflow.set_current_details(f"{end.outcome} after {end.steps} step(s)")
+    if workflow.patched(OUTCOME_ATTRIBUTE_PATCH):
+        workflow.upsert_search_attributes([OUTCOME.value_set(end.outcome.value)])
 
 
 def outcome_of(exc: ActivityError) -> tuple[Outcome, str | None]:

@@ -16,6 +16,7 @@ from workflows.agent_steps import (
     BOOKKEEPING_RETRY,
     LoopEnd,
     bookkeeping,
+    record_outcome,
     run_agent_loop,
     run_to_completion,
     tool_call,
@@ -37,7 +38,9 @@ with workflow.unsafe.imports_passed_through():
         OPEN_QUESTION,
         QUESTION_ANSWERED_SIGNAL,
         SLOT_GRANTED_SIGNAL,
+        SUBAGENT_KIND,
     )
+    from models.search_attributes import start_attributes
     from models.turns import (
         ASK_USER_QUESTION_TOOL,
         TASK_TOOL,
@@ -94,6 +97,7 @@ class ChatTurnWorkflow:
             )
             # Its sandbox signal must be sent before the finish one, or the sandbox thinks a turn still runs.
             await run_to_completion(begin)
+        workflow.set_current_details(f"saving the {end.outcome} message")
         params = FinishTurnInput(
             turn.turn_id, end.outcome, finish_reason=end.finish_reason, error=end.error, steps=end.steps
         )
@@ -106,6 +110,7 @@ class ChatTurnWorkflow:
                 timeout_s=60,
             )
         )
+        record_outcome(end)
         if finished.next_workflow_id:
             await self._hand_slot_to(finished.next_workflow_id)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -121,6 +126,7 @@ class ChatTurnWorkflow:
         while not await workflow.execute_local_activity(
             CLAIM_QUEUED_SLOT, TurnRef(turn.turn_id), result_type=bool, start_to_close_timeout=timedelta(seconds=10)
         ):
+            workflow.set_current_details("queued: waiting for the turn before it to finish")
             try:
                 await workflow.wait_condition(lambda: self._slot_granted, timeout=recheck)
                 return
@@ -142,6 +148,9 @@ class ChatTurnWorkflow:
                 SubAgentInput(turn.turn_id, tool_call_id, turn.model, turn.subagent_max_steps),
                 id=f"{workflow.info().workflow_id}:task:{tool_call_id}",
                 static_summary=f"sub-agent for {tool_call_id}",
+                search_attributes=start_attributes(
+                    SUBAGENT_KIND, chat_id=turn.chat_id, session_id=turn.session_id, account_id=turn.account_id
+                ),
             )
         except ChildWorkflowError as exc:
             if isinstance(exc.cause, CancelledError):  # the turn is being stopped
@@ -153,6 +162,7 @@ class ChatTurnWorkflow:
         params = ToolCallInput(turn.turn_id, tool_call_id, ASK_USER_QUESTION_TOOL)
         opened = await bookkeeping(OPEN_QUESTION, params, QuestionOpened, f"ask the user ({tool_call_id})")
         if opened.waiting:
+            workflow.set_current_details(f"waiting for the user's answer ({tool_call_id})")
             try:
                 await workflow.wait_condition(
                     lambda: tool_call_id in self._answered, timeout=timedelta(seconds=opened.timeout_s)

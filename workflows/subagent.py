@@ -11,7 +11,7 @@ import asyncio
 
 from temporalio import workflow
 
-from workflows.agent_steps import bookkeeping, run_agent_loop, run_to_completion, tool_call
+from workflows.agent_steps import bookkeeping, record_outcome, run_agent_loop, run_to_completion, tool_call
 
 with workflow.unsafe.imports_passed_through():
     from models.names import FINISH_SUBAGENT, START_SUBAGENT, SUBAGENT_WORKFLOW
@@ -40,6 +40,7 @@ class SubAgentWorkflow:
                 timeout_s=60,
             )
         )
+        record_outcome(end)
         if end.cancelled:
             raise asyncio.CancelledError()
         return finished

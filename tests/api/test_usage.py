@@ -146,6 +146,21 @@ async def test_group_by_agent_type_comma_separated(client: httpx.AsyncClient, te
     ]
 
 
+async def test_group_by_session_and_by_chat(client: httpx.AsyncClient, tenant: Tenant, ledger: Ledger) -> None:
+    first, second = ledger.sessions
+    by_session = await _usage(client, tenant, group_by="session")
+    assert by_session["groupBy"] == ["session"]
+    assert sorted(by_session["rows"], key=lambda r: r["inputTokens"]) == [
+        _row(500, "0.005000", calls=1, turns=1, sessionId=str(second)),
+        _row(3300, "0.031000", calls=3, turns=2, sessionId=str(first)),
+    ]
+    by_chat = await _usage(client, tenant, group_by=["chat", "model"], session_id=str(first))
+    assert by_chat["rows"] == [
+        _row(300, "0.001000", calls=1, turns=1, chatId=ledger.chats[0], model="claude-haiku-4-5"),
+        _row(3000, "0.030000", calls=2, turns=1, chatId=ledger.chats[0], model="claude-sonnet-4-6"),
+    ]
+
+
 async def test_filters(client: httpx.AsyncClient, tenant: Tenant, ledger: Ledger) -> None:
     async def totals(**params: Any) -> dict[str, Any]:
         rows = (await _usage(client, tenant, **params))["rows"]

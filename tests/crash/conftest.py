@@ -8,12 +8,15 @@ import httpx
 import pytest
 
 from tests.crash.process_stack import ProcessStack
+from tests.otlp import OtlpReceiver
 from tests.standin.anthropic_server import StandIn
 
 
 @pytest.fixture(scope="session")
-async def crash_stack(standin: StandIn, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProcessStack]:
-    stack = ProcessStack(root=tmp_path_factory.mktemp("crash"), standin=standin)
+async def crash_stack(
+    standin: StandIn, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ProcessStack]:
+    stack = ProcessStack(root=tmp_path_factory.mktemp("crash"), standin=standin, otlp_url=otlp.url)
     try:
         await stack.start()
         for _ in range(2):

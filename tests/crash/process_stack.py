@@ -49,6 +49,10 @@ class ProcessStack:
     apis: dict[str, Child] = field(default_factory=dict)
     task_queue: str = field(default_factory=lambda: f"crash-{uuid.uuid4().hex[:8]}")
     api_key: str = ""
+    # Where the processes export their spans (an OTLP receiver in the test process).
+    otlp_url: str = ""
+    # Worker pid to the URL of its metrics port.
+    metrics_urls: dict[int, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -60,7 +64,10 @@ class ProcessStack:
             "TURNFLOW_TASK_QUEUE": self.task_queue,
             "TURNFLOW_DATA_DIR": str(self.root / "data"),
             "TURNFLOW_MODEL": "claude-sonnet-4-6",
-            "TURNFLOW_LOG_LEVEL": "warning",
+            "TURNFLOW_LOG_LEVEL": "info",
+            "TURNFLOW_LOG_FORMAT": "json",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_url,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
             # Sandboxes hibernate after a second of idleness, so lifecycle tests see it happen.
             "TURNFLOW_SANDBOX_IDLE_HIBERNATE_S": "1",
             # Turns left without a workflow are picked up within a couple of seconds.
@@ -133,13 +140,15 @@ class ProcessStack:
         """Returned once the worker has reached Temporal and registered its presence, so a test that restarts a
         server next cannot catch it half-started."""
         before = await self._worker_sessions()
+        port = free_port()
         child = await spawn(
             f"worker-{len(self.workers)}",
             [sys.executable, "-m", "turnflow.cli", "worker"],
-            env=self.env,
+            env=self.env | {"TURNFLOW_WORKER_METRICS_PORT": str(port)},
             log=self.root / f"worker-{len(self.workers)}.log",
         )
         self.workers.append(child)
+        self.metrics_urls[child.process.pid] = f"http://127.0.0.1:{port}/metrics"
 
         async def registered() -> bool:
             if child.process.returncode is not None:
@@ -171,7 +180,8 @@ class ProcessStack:
             except httpx.HTTPError:
                 return False
 
-        await wait_until(up, f"the API on {port}")
+        # Generous: on a loaded 2-core machine the API's imports alone can take half a minute.
+        await wait_until(up, f"the API on {port}", deadline_s=120)
         return url
 
     def worker_serving(self, peer_port: int) -> Child:

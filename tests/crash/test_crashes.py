@@ -79,21 +79,28 @@ async def _check_turn(
     return answer
 
 
+async def kill_the_worker_mid_stream(
+    stack: ProcessStack, http: httpx.AsyncClient, standin: StandIn, chat_id: str
+) -> list[SseEvent]:
+    """Sends, kills the worker streaming the answer after 10 deltas, starts another; returns all the client read."""
+    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:40]]")]}
+    received: list[SseEvent] = []
+    async with http.stream("POST", "/chat/workflow", json=body) as response:
+        events = sse_events(response)
+        await _read_deltas(events, received, 10)
+        victim = stack.worker_serving(_calls_for(standin, chat_id)[-1].peer_port or 0)
+        await stack.kill(victim)
+        received += await read_until_done(events)
+    stack.workers.remove(victim)
+    await stack.start_worker()
+    return received
+
+
 async def test_worker_killed_mid_stream_resumes_on_another_worker(
     crash_stack: ProcessStack, crash_http: httpx.AsyncClient, standin: StandIn
 ) -> None:
     chat_id = new_chat_id()
-    body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:40]]")]}
-    received: list[SseEvent] = []
-    async with crash_http.stream("POST", "/chat/workflow", json=body) as response:
-        events = sse_events(response)
-        await _read_deltas(events, received, 10)
-        victim = crash_stack.worker_serving(_calls_for(standin, chat_id)[-1].peer_port or 0)
-        await crash_stack.kill(victim)
-        received += await read_until_done(events)
-    crash_stack.workers.remove(victim)
-    await crash_stack.start_worker()
-
+    received = await kill_the_worker_mid_stream(crash_stack, crash_http, standin, chat_id)
     answer = await _check_turn(crash_stack, crash_http, chat_id, received)
     text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
     assert text == _expected_text(), "continued where the dead worker stopped, nothing repeated"

@@ -12,6 +12,7 @@ from activities.event_retention import EventRetentionActivities
 from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
 from activities.questions import QuestionActivities
+from activities.sandbox.base import SandboxProvider
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.session_summary import SessionSummaryActivities
@@ -30,13 +31,20 @@ from workflows.spend_digest import SpendDigestWorkflow
 from workflows.subagent import SubAgentWorkflow
 
 
-def build_worker(client: Client, settings: Settings, engine: AsyncEngine, stops: StopListener) -> Worker:
-    """`stops` must be started: it is how a stop reaches a running activity within milliseconds."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    stops: StopListener,
+    sandboxes: SandboxProvider | None = None,
+) -> Worker:
+    """`stops` must be started: it is how a stop reaches a running activity within milliseconds. Without
+    `sandboxes`, the one the settings choose."""
     retention = EventRetentionActivities(session_factory(engine))
     records = TurnRecordActivities(engine, settings)
     providers = provider_factory(settings)
     model = ModelStepActivities(engine, settings, providers, stops)
-    sandboxes = choose_provider(settings)
+    sandboxes = sandboxes or choose_provider(settings)
     tools = ToolCallActivities(engine, settings, stops, sandboxes)
     lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
     questions = QuestionActivities(engine, settings)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from temporalio import activity
 
-# Far more often than the 3 s heartbeat timeout: a worker that dies is noticed within seconds, and one that lives
+# Far more often than the 2 s heartbeat timeout: a worker that dies is noticed within seconds, and one that lives
 # is never mistaken for dead while a model pauses between events.
 HEARTBEAT_EVERY_S = 0.5
 

@@ -8,6 +8,7 @@ import signal
 
 from temporalio.client import Client
 
+from activities.sandbox.providers import SandboxUnavailable, choose_provider
 from activities.stop_listener import StopListener
 from models.database import asyncpg_dsn, create_engine
 from models.settings import Settings
@@ -21,6 +22,10 @@ _log = logging.getLogger(__name__)
 
 async def run_worker(settings: Settings) -> None:
     """Polls the task queue until SIGINT or SIGTERM, then lets running tasks finish as the SDK shuts down."""
+    try:
+        sandboxes = choose_provider(settings)  # before anything else: without a sandbox there is nothing to serve
+    except SandboxUnavailable as exc:
+        raise CommandError(str(exc)) from None
     address = settings.resolved_temporal_address()
     try:
         client = await Client.connect(address, namespace=settings.temporal_namespace)
@@ -41,7 +46,7 @@ async def run_worker(settings: Settings) -> None:
             await ensure_digest_schedule(
                 client, task_queue=settings.task_queue, interval_minutes=settings.digest_interval_minutes
             )
-        worker = build_worker(client, settings, engine, stops)
+        worker = build_worker(client, settings, engine, stops, sandboxes)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

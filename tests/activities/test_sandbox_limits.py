@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def _processes_of(uid: int) -> int:
     return sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid)
 
 
-async def _until(check: Any, what: str) -> None:
+async def _until(check: Callable[[], bool], what: str) -> None:
     give_up_at = time.monotonic() + DEADLINE_S
     while not check():
         assert time.monotonic() < give_up_at, f"gave up waiting for {what}"
@@ -86,7 +87,7 @@ async def test_a_full_tmp_is_the_sandbox_own_and_capped(
     )
     filling = asyncio.create_task(_bash(provider, hostile, fill, timeout_s=60))
     try:
-        await _until(lambda: (hostile / "filled").exists(), "the sandbox's /tmp and /dev/shm to be full")
+        await _until((hostile / "filled").exists, "the sandbox's /tmp and /dev/shm to be full")
         result = await _bash(provider, calm, "head -c 8M /dev/zero > /tmp/mine && stat -c %s /tmp/mine", timeout_s=20)
         assert (result["exitCode"], result["output"]) == (0, f"{8 * 1024 * 1024}\n"), result
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from models.keys import generate_key
 from models.settings import Settings
 from models.tables import Account, ApiKey
 from tests.databases import create_database, drop_database
+from tests.mounts import mounts_under
 from tests.stack import serve_app
 from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
@@ -33,6 +35,14 @@ from worker import build_worker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked runs_last look back at what the whole session did (e.g. replaying every history)."""
     items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_mounts_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Workspace volumes are loop mounts: whatever the session leaves mounted under its temp dirs is unmounted."""
+    yield
+    for mountpoint in mounts_under(tmp_path_factory.getbasetemp()):
+        subprocess.run(["umount", "--lazy", str(mountpoint)], check=False)
 
 
 @pytest.fixture(scope="session")

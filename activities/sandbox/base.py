@@ -69,3 +69,7 @@ class SandboxProvider(Protocol):
     def prepare(self, workspace: Path) -> None:
         """Makes the workspace (and everything in it) the sandbox's own."""
         ...
+
+    def release(self, workspace: Path) -> None:
+        """Gives back what `prepare` took from the host, once the workspace has been packed into a snapshot."""
+        ...

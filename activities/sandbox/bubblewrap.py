@@ -19,6 +19,7 @@ from activities.sandbox.base import CommandResult, Limits, OutputSink
 from activities.sandbox.file_threads import FileThreads
 from activities.sandbox.processes import run_process
 from activities.sandbox.uid_pool import UidPool
+from activities.sandbox.workspace_volumes import WorkspaceVolumes, volumes_available
 from models.settings import Settings
 
 T = TypeVar("T")
@@ -99,8 +100,15 @@ class BubblewrapProvider:
         self._uids = UidPool(settings.sandbox_uid_first, settings.sandbox_uid_count) if os.geteuid() == 0 else None
         self._files = FileThreads.from_settings(settings)
         self._tmp_bytes = settings.sandbox_tmp_mb * 1024 * 1024
+        self._volumes = (
+            WorkspaceVolumes(settings.sandbox_disk_mb * 1024 * 1024)
+            if settings.sandbox_disk_mb and volumes_available()
+            else None
+        )
 
     def open(self, workspace: Path) -> BubblewrapSandbox:
+        if self._volumes is not None:
+            self._volumes.attach(workspace, create=False)  # after a host restart: mounted again
         uid = None
         if self._uids is not None:
             # A workspace prepared before its uid came from the pool gets one now, once.
@@ -110,10 +118,16 @@ class BubblewrapProvider:
     def prepare(self, workspace: Path) -> None:
         """The workspace belongs to the sandbox's user, who can write nowhere else."""
         workspace.mkdir(parents=True, exist_ok=True)
+        if self._volumes is not None:
+            self._volumes.attach(workspace, create=True)
         workspace.chmod(0o700)
         if self._uids is not None:
             _ensure_traversable(workspace.parent)
             self._own(workspace, self._uids)
+
+    def release(self, workspace: Path) -> None:
+        if self._volumes is not None:
+            self._volumes.release(workspace)
 
     @staticmethod
     def _own(workspace: Path, uids: UidPool) -> int:

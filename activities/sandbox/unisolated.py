@@ -57,3 +57,6 @@ class UnisolatedProvider:
 
     def prepare(self, workspace: Path) -> None:
         workspace.mkdir(parents=True, exist_ok=True)
+
+    def release(self, workspace: Path) -> None:
+        """Nothing was taken: the workspace is a plain directory."""

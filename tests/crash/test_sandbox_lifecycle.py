@@ -51,7 +51,11 @@ async def test_files_survive_hibernation_and_a_worker_restart(
     assert written["type"] == "tool-output-available"
     session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
     await _wait_for_state(crash_http, session_id, "hibernated")
-    assert _on_disk(crash_stack, session_id) == (False, True), "hibernated: workspace packed away"
+
+    async def packed_away() -> bool:  # the state says hibernated from the moment packing starts
+        return _on_disk(crash_stack, session_id) == (False, True)
+
+    await wait_until(packed_away, "the workspace packed into its snapshot and removed")
 
     for worker in list(crash_stack.workers):
         await crash_stack.kill(worker)

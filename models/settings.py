@@ -91,18 +91,18 @@ class Settings(BaseSettings):
     sandbox_tmp_mb: int = Field(
         256, ge=1, description="Size of each sandboxed command's private /tmp and /dev/shm (held in memory)."
     )
+    sandbox_disk_mb: int = Field(
+        2048,
+        ge=0,
+        description="Size of each workspace's own filesystem (a worker running as root, with loop devices). "
+        "0: workspaces share the disk they are on.",
+    )
     sandbox_uid_first: int = Field(
         1_000_000_000,
         ge=1000,
         lt=2**31 - 1,
         description="First user id of the range a worker running as root gives sandboxes, one each; "
         "no user of the host may hold one.",
-    )
-    sandbox_disk_mb: int = Field(
-        2048,
-        ge=0,
-        description="Size of each workspace's own filesystem (a worker running as root, with loop devices). "
-        "0: workspaces share the disk they are on.",
     )
     sandbox_uid_count: int = Field(1000, ge=1, description="Sandboxes one host may hold at once (as root).")
     file_tool_threads: int = Field(16, ge=1, le=256, description="Threads a worker runs file tools on.")

@@ -84,7 +84,12 @@ class Settings(BaseSettings):
     sandbox_idle_hibernate_s: float = Field(
         600, gt=0, description="Idle seconds after which a session's sandbox is snapshotted and stopped."
     )
-    sandbox_memory_mb: int = Field(1024, ge=64, description="Address-space limit of each sandboxed process.")
+    sandbox_memory_mb: int = Field(
+        1024,
+        ge=64,
+        description="Memory of a sandbox: all its processes together where the worker has a delegated cgroup, "
+        "else each process's address space.",
+    )
     sandbox_max_processes: int = Field(
         256, ge=8, description="Processes a sandbox may have at once (see Sandbox limits for what shares them)."
     )

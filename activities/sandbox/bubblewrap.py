@@ -8,6 +8,7 @@ sessions, not home dirs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from activities.sandbox.base import CommandResult, Limits, OutputSink
+from activities.sandbox.cgroups import SandboxCgroups, delegated_subtree
 from activities.sandbox.file_threads import FileThreads
 from activities.sandbox.processes import run_process
 from activities.sandbox.uid_pool import UidPool
@@ -62,11 +64,14 @@ def _ensure_traversable(directory: Path) -> None:
 
 
 class BubblewrapSandbox:
-    def __init__(self, workspace: Path, uid: int | None, files: FileThreads, tmp_bytes: int) -> None:
+    def __init__(
+        self, workspace: Path, uid: int | None, files: FileThreads, tmp_bytes: int, cgroups: SandboxCgroups | None
+    ) -> None:
         self._workspace = workspace
         self._user = (uid, uid) if uid is not None else None
         self._files = files
         self._tmp_bytes = tmp_bytes
+        self._cgroups = cgroups
 
     @property
     def workspace(self) -> Path:
@@ -80,14 +85,19 @@ class BubblewrapSandbox:
         return await self._files.run(self._workspace, operation)
 
     async def run(self, command: str, limits: Limits, on_output: OutputSink | None = None) -> CommandResult:
-        return await run_process(
-            bwrap_argv(self._workspace, command, self._tmp_bytes),
-            cwd="/",
-            env=_ENV,
-            limits=limits,
-            user=self._user,
-            on_output=on_output,
+        group: contextlib.AbstractAsyncContextManager[Path | None] = (
+            self._cgroups.command(self._workspace.name) if self._cgroups else contextlib.nullcontext()
         )
+        async with group as cgroup:
+            return await run_process(
+                bwrap_argv(self._workspace, command, self._tmp_bytes),
+                cwd="/",
+                env=_ENV,
+                limits=limits,
+                user=self._user,
+                on_output=on_output,
+                cgroup=cgroup,
+            )
 
 
 class BubblewrapProvider:
@@ -105,6 +115,12 @@ class BubblewrapProvider:
             if settings.sandbox_disk_mb and volumes_available()
             else None
         )
+        subtree = delegated_subtree()
+        self._cgroups = (
+            SandboxCgroups(subtree, settings.sandbox_memory_mb * 1024 * 1024, settings.sandbox_max_processes)
+            if subtree is not None
+            else None
+        )
 
     def open(self, workspace: Path) -> BubblewrapSandbox:
         if self._volumes is not None:
@@ -113,7 +129,7 @@ class BubblewrapProvider:
         if self._uids is not None:
             # A workspace prepared before its uid came from the pool gets one now, once.
             uid = self._uids.owner(workspace) or self._own(workspace, self._uids)
-        return BubblewrapSandbox(workspace, uid, self._files, self._tmp_bytes)
+        return BubblewrapSandbox(workspace, uid, self._files, self._tmp_bytes, self._cgroups)
 
     def prepare(self, workspace: Path) -> None:
         """The workspace belongs to the sandbox's user, who can write nowhere else."""
@@ -126,6 +142,8 @@ class BubblewrapProvider:
             self._own(workspace, self._uids)
 
     def release(self, workspace: Path) -> None:
+        if self._cgroups is not None:
+            self._cgroups.release(workspace.name)
         if self._volumes is not None:
             self._volumes.release(workspace)
 

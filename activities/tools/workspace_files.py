@@ -7,12 +7,14 @@ bounded threads with a time limit, so a hostile workspace can fail its own calls
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import heapq
 import itertools
 import json
 import os
+import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -105,20 +107,26 @@ def _open_parent(workspace: Path, relative: str, sandbox: Sandbox | None) -> tup
     return fd, names[-1] if names else "."
 
 
-def _open_in(workspace: Path, relative: str, flags: int, sandbox: Sandbox | None = None) -> int:
-    """Opens a regular file (or, with O_DIRECTORY, a directory) of the workspace; anything else is refused."""
-    directory = bool(flags & os.O_DIRECTORY)
-    parent, name = _open_parent(workspace, relative, sandbox)
+def _existing_mode(relative: str, parent: int, name: str, directory: bool) -> int | None:
+    """The entry's mode, once it is known to be of the wanted kind; None when there is none. Looked at before
+    anything is opened: opening a device can act on it."""
     try:
-        try:
-            # Looked at before it is opened: opening a device can act on it.
-            _check_kind(relative, os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode, directory)
-        except FileNotFoundError:
-            if not flags & os.O_CREAT:
-                raise ToolFailure(f"no {'directory' if directory else 'file'} {relative!r}") from None
-        fd = os.open(name, flags | _SAFE, 0o644, dir_fd=parent)
+        mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return None
+    _check_kind(relative, mode, directory)
+    return mode
+
+
+def _open_in(workspace: Path, relative: str, directory: bool = False) -> int:
+    """Opens a regular file (or a directory) of the workspace for reading; anything else is refused."""
+    parent, name = _open_parent(workspace, relative, None)
+    try:
+        if _existing_mode(relative, parent, name, directory) is None:
+            raise ToolFailure(f"no {'directory' if directory else 'file'} {relative!r}")
+        fd = os.open(name, os.O_RDONLY | (os.O_DIRECTORY if directory else 0) | _SAFE, dir_fd=parent)
     except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a FIFO without a reader or a socket, swapped in since the check
+        if exc.errno == errno.ENXIO:  # a socket swapped in since the check
             raise ToolFailure(f"{relative!r} is not a regular file") from None
         _raise_walk_failure(relative, exc)
     finally:
@@ -159,7 +167,7 @@ async def _read_file(context: ToolContext, params: ReadFileInput) -> dict[str, A
 
 
 def _read_part(workspace: Path, relative: str, offset: int) -> dict[str, Any]:
-    fd = _open_in(workspace, relative, os.O_RDONLY)
+    fd = _open_in(workspace, relative)
     try:
         size = os.fstat(fd).st_size
         data = os.pread(fd, READ_BYTES, offset)
@@ -200,10 +208,23 @@ async def _write_file(context: ToolContext, params: WriteFileInput) -> dict[str,
 
 
 def _write(sandbox: Sandbox, relative: str, content: str) -> None:
-    fd = _open_in(sandbox.workspace, relative, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, sandbox)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        sandbox.adopt(handle.fileno())
-        handle.write(content)
+    """Written beside the file and renamed over it, so a full disk never leaves it half-written."""
+    parent, name = _open_parent(sandbox.workspace, relative, sandbox)
+    partial = f".turnflow-write-{secrets.token_hex(8)}"
+    try:
+        mode = _existing_mode(relative, parent, name, directory=False)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _SAFE, 0o600, dir_fd=parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            sandbox.adopt(handle.fileno())
+            os.fchmod(handle.fileno(), stat.S_IMODE(mode) if mode is not None else 0o644)  # a script stays runnable
+            handle.write(content)
+        os.rename(partial, name, src_dir_fd=parent, dst_dir_fd=parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial, dir_fd=parent)
+        raise
+    finally:
+        os.close(parent)
 
 
 async def _list_files(context: ToolContext, params: ListFilesInput) -> dict[str, Any]:
@@ -211,7 +232,7 @@ async def _list_files(context: ToolContext, params: ListFilesInput) -> dict[str,
 
 
 def _list(workspace: Path, relative: str) -> dict[str, Any]:
-    fd = _open_in(workspace, relative, os.O_RDONLY | os.O_DIRECTORY)
+    fd = _open_in(workspace, relative, directory=True)
     try:
         with os.scandir(fd) as listing:
             seen = [(entry.name, _entry_type(entry)) for entry in itertools.islice(listing, MAX_SCANNED)]

@@ -39,7 +39,8 @@ def hostile(tmp_path: Path, provider: BubblewrapProvider) -> Iterator[Path]:
     workspace = tmp_path / "workspaces" / "hostile"
     provider.prepare(workspace)
     os.mkfifo(workspace / "fifo")
-    os.mknod(workspace / "device", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
+    if os.geteuid() == 0:  # making a device node takes root (a sandbox can never make one)
+        os.mknod(workspace / "device", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
     with socket.socket(socket.AF_UNIX) as listening:
         listening.bind(str(workspace / "socket"))
         listening.listen()
@@ -70,6 +71,8 @@ SPECIAL = {"fifo": "a named pipe (FIFO)", "device": "a device", "socket": "a soc
 async def test_special_files_are_refused_by_every_file_tool(
     provider: BubblewrapProvider, hostile: Path, name: str, tool: str
 ) -> None:
+    if name == "device" and os.geteuid() != 0:
+        pytest.skip("making a device node takes root")
     arguments: dict[str, Any] = {"path": name} | ({"content": "x"} if tool == "write_file" else {})
     refused = re.escape(f"'{name}' is {SPECIAL[name]}; file tools only open regular files and directories")
     with pytest.raises(ToolFailure, match=refused):

@@ -53,11 +53,14 @@ async def test_a_full_workspace_fills_only_its_own_volume(provider: BubblewrapPr
     for workspace in (hostile, calm):
         provider.prepare(workspace)
         assert _mounted(workspace)
+    await _call(provider, hostile, "write_file", path="plan.md", content="keep me")
     filled = await _call(provider, hostile, "bash", command="head -c 1G /dev/zero > big; stat -c %s big")
     assert "No space left on device" in filled["output"]
     assert int(filled["output"].split()[-1]) < DISK_MB * 1024 * 1024
     with pytest.raises(OSError, match="No space left on device"):
-        await _call(provider, hostile, "write_file", path="more.txt", content="x" * 1024 * 1024)
+        await _call(provider, hostile, "write_file", path="plan.md", content="x" * 1024 * 1024)
+    kept = await _call(provider, hostile, "bash", command="cat plan.md; ls -A")
+    assert kept["output"] == "keep mebig\nplan.md\n", "not half-written, and nothing left beside it"
 
     fine = await _call(provider, calm, "bash", command="head -c 8M /dev/zero > mine && stat -c %s mine")
     assert (fine["exitCode"], fine["output"]) == (0, f"{8 * 1024 * 1024}\n")

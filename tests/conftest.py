@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.sandbox.workspace_volumes import unmount_all_under
 from activities.stop_listener import StopListener
 from api.app import create_app
 from models.database import asyncpg_dsn, create_engine, session_factory
@@ -24,7 +24,6 @@ from models.keys import generate_key
 from models.settings import Settings
 from models.tables import Account, ApiKey
 from tests.databases import create_database, drop_database
-from tests.mounts import mounts_under
 from tests.stack import serve_app
 from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
@@ -41,8 +40,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def no_mounts_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Workspace volumes are loop mounts: whatever the session leaves mounted under its temp dirs is unmounted."""
     yield
-    for mountpoint in mounts_under(tmp_path_factory.getbasetemp()):
-        subprocess.run(["umount", "--lazy", str(mountpoint)], check=False)
+    unmount_all_under(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

@@ -101,3 +101,16 @@ class WorkspaceVolumes:
             pass
         except OSError as exc:
             _log.warning("workspace %s stays after its volume was released: %s", workspace, exc)
+
+
+def unmount_all_under(directory: Path) -> None:
+    """Unmounts every mount below `directory`, deepest first, for a test or benchmark run that is over (the images
+    stay, and a later `prepare` mounts them again)."""
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        # The mount point is the fifth field, with spaces and the like written as octal escapes.
+        point = Path(line.split()[4].encode().decode("unicode_escape"))
+        if point.is_relative_to(directory) and point != directory:
+            points.append(point)
+    for point in sorted(points, key=lambda p: len(p.parts), reverse=True):
+        subprocess.run(["umount", "--lazy", str(point)], check=False, capture_output=True)

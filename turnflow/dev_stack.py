@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from activities.sandbox.providers import UNISOLATED_WARNING, bubblewrap_installed
+from activities.sandbox.workspace_volumes import unmount_all_under
 from models.database import create_engine, session_factory
 from models.settings import STACK_FILE, Settings
 from turnflow.children import Child, spawn
@@ -192,6 +193,8 @@ class DevStack:
         _progress("stopping...")
         for child in reversed(self._children):
             await child.stop(STOP_DEADLINE_S)
+        # The next run mounts the workspaces' volumes again; none stays mounted once the stack is down.
+        unmount_all_under(self._settings.workspaces().resolve())
         if self._postgres is not None:
             self._postgres.stop()
         (self._data_dir / STACK_FILE).unlink(missing_ok=True)

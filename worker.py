@@ -16,6 +16,7 @@ from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
 from activities.questions import QuestionActivities
 from activities.reconciliation import ReconcileActivities
+from activities.sandbox.base import SandboxProvider
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.session_title import SessionTitleActivities
@@ -43,14 +44,16 @@ def build_worker(
     engine: AsyncEngine,
     stops: StopListener,
     presence: WorkerPresence | None = None,
+    sandboxes: SandboxProvider | None = None,
 ) -> Worker:
     """`stops` must be started: it is how a stop reaches a running activity within milliseconds. A started
-    `presence` records the attempts this worker runs, so survivors retry them at once should it die."""
+    `presence` records the attempts this worker runs, so survivors retry them at once should it die. Without
+    `sandboxes`, the one the settings choose."""
     retention = EventRetentionActivities(session_factory(engine))
     records = TurnRecordActivities(engine, settings)
     providers = provider_factory(settings)
     model = ModelStepActivities(engine, settings, providers, stops)
-    sandboxes = choose_provider(settings)
+    sandboxes = sandboxes or choose_provider(settings)
     tools = ToolCallActivities(engine, settings, stops, sandboxes)
     lifecycle = SandboxLifecycleActivities(engine, settings, sandboxes)
     questions = QuestionActivities(engine, settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +39,15 @@ class SandboxLifecycleActivities:
             row = (await conn.execute(_READ, {"id": session_id})).one()
         return str(row.sandbox_snapshot_ref) if row.sandbox_snapshot_ref else None
 
+    def _pack(self, workspace: Path, snapshot_ref: str) -> bool:
+        """Snapshots the workspace and gives back what the sandbox held on the host; False when there is none."""
+        if not workspace.exists():
+            return False
+        self._provider.open(workspace)  # its volume mounted again if the host restarted since
+        snapshot_workspace(workspace, self._settings.snapshots() / snapshot_ref)
+        self._provider.release(workspace)
+        return True
+
     @activity.defn(name=PROVISION_SANDBOX)
     async def provision_sandbox(self, params: SandboxRef) -> SandboxStateResult:
         """A new workspace, or the session's last snapshot unpacked again. Safe to repeat."""
@@ -62,8 +72,7 @@ class SandboxLifecycleActivities:
         workspace = self._settings.workspaces() / params.session_id
         snapshot_ref = f"{params.session_id}.tar.gz"
         await self._set(params.session_id, SandboxState.HIBERNATED, await self._snapshot_ref(params.session_id))
-        if workspace.exists():
-            await asyncio.to_thread(snapshot_workspace, workspace, self._settings.snapshots() / snapshot_ref)
+        await asyncio.to_thread(self._pack, workspace, snapshot_ref)
         await self._set(params.session_id, SandboxState.HIBERNATED, snapshot_ref)
         return SandboxStateResult(SandboxState.HIBERNATED.value)
 
@@ -73,9 +82,8 @@ class SandboxLifecycleActivities:
         workspace = self._settings.workspaces() / params.session_id
         snapshot_ref = await self._snapshot_ref(params.session_id)
         await self._set(params.session_id, SandboxState.STOPPED, snapshot_ref)
-        if workspace.exists():
+        if await asyncio.to_thread(self._pack, workspace, f"{params.session_id}.tar.gz"):
             snapshot_ref = f"{params.session_id}.tar.gz"
-            await asyncio.to_thread(snapshot_workspace, workspace, self._settings.snapshots() / snapshot_ref)
         shutil.rmtree(workspace, ignore_errors=True)
         await self._set(params.session_id, SandboxState.STOPPED, snapshot_ref)
         return SandboxStateResult(SandboxState.STOPPED.value)

@@ -30,6 +30,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue, TaskQueueVersionSelection
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowFailureError
 
+from activities.sandbox.workspace_volumes import unmount_all_under
 from bench.standin import TimedStandIn
 from models.database import create_engine, session_factory
 from models.names import SANDBOX_LIFECYCLE_WORKFLOW
@@ -145,6 +146,8 @@ class BenchStack:
         await self._exit.aclose()
 
     async def _start(self) -> None:
+        # Last on the way out, once the workers are gone: the sandboxes' workspace volumes are loop mounts.
+        self._exit.callback(unmount_all_under, self._work_dir)
         progress("starting PostgreSQL...")
         postgres = await asyncio.to_thread(start_postgres, self._work_dir / "postgres")
         self._exit.callback(postgres.stop)

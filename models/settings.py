@@ -121,13 +121,43 @@ class Settings(BaseSettings):
     sandbox_provider: Literal["auto", "bubblewrap", "process"] = Field(
         "auto",
         description="Where commands run: `bubblewrap` (isolated), `process` (unisolated, development only), or "
-        "`auto` (bubblewrap when installed, else process with a loud warning).",
+        "`auto`: bubblewrap, and a worker without it refuses to start; only `turnflow dev` then falls back to "
+        "process, with a loud warning.",
     )
     sandbox_idle_hibernate_s: float = Field(
         600, gt=0, description="Idle seconds after which a session's sandbox is snapshotted and stopped."
     )
-    sandbox_memory_mb: int = Field(1024, ge=64, description="Address-space limit of each sandboxed command.")
-    sandbox_max_processes: int = Field(256, ge=8, description="Processes the sandbox user may have at once.")
+    sandbox_memory_mb: int = Field(
+        1024,
+        ge=64,
+        description="Memory of a sandbox: all its processes together where the worker has a delegated cgroup, "
+        "else each process's address space.",
+    )
+    sandbox_max_processes: int = Field(
+        256, ge=8, description="Processes a sandbox may have at once (see Sandbox limits for what shares them)."
+    )
+    sandbox_tmp_mb: int = Field(
+        256, ge=1, description="Size of each sandboxed command's private /tmp and /dev/shm (held in memory)."
+    )
+    sandbox_disk_mb: int = Field(
+        2048,
+        ge=0,
+        description="Size of each workspace's own filesystem (a worker running as root, with loop devices). "
+        "0: workspaces share the disk they are on.",
+    )
+    sandbox_uid_first: int = Field(
+        1_000_000_000,
+        ge=1000,
+        lt=2**31 - 1,
+        description="First user id of the range a worker running as root gives sandboxes, one each; "
+        "no user of the host may hold one.",
+    )
+    sandbox_uid_count: int = Field(1000, ge=1, description="Sandboxes one host may hold at once (as root).")
+    file_tool_threads: int = Field(16, ge=1, le=256, description="Threads a worker runs file tools on.")
+    file_tool_threads_per_session: int = Field(
+        4, ge=1, le=256, description="Of those threads, how many one session's file tools may hold at once."
+    )
+    file_tool_timeout_s: float = Field(10, gt=0, le=600, description="Longest a file tool call may take.")
     question_timeout_s: float = Field(
         86400, gt=0, description="How long a question to the user waits before the turn goes on with a tool error."
     )

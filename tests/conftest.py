@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.sandbox.workspace_volumes import unmount_all_under
 from activities.stop_listener import StopListener
 from api.app import create_app
 from models.database import asyncpg_dsn, create_engine, session_factory
@@ -37,6 +38,13 @@ from worker import build_worker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked runs_last look back at what the whole session did (e.g. replaying every history)."""
     items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_mounts_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Workspace volumes are loop mounts: whatever the session leaves mounted under its temp dirs is unmounted."""
+    yield
+    unmount_all_under(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

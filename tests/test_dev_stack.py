@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
+from tests.missing_programs import path_without
 
 START_DEADLINE_S = 120.0
 STOP_DEADLINE_S = 30.0
@@ -128,9 +131,9 @@ def _dev_command(data_dir: Path, ports: Ports, workers: int = 1) -> list[str]:
 
 
 @contextmanager
-def turnflow_dev(data_dir: Path, ports: Ports) -> Iterator[DevRun]:
+def turnflow_dev(data_dir: Path, ports: Ports, env: Mapping[str, str] | None = None) -> Iterator[DevRun]:
     proc = subprocess.Popen(
-        _dev_command(data_dir, ports), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        _dev_command(data_dir, ports), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
     )
     try:
         yield DevRun(proc)
@@ -235,6 +238,22 @@ def test_second_run_on_the_same_data_dir_keeps_data_and_dev_key(tmp_path: Path) 
             response = http.get(f"http://127.0.0.1:{ports.api}/sessions", headers={"Authorization": f"Bearer {key}"})
             assert response.status_code == 200
         assert second.interrupt() == 0, second.text
+    _assert_nothing_left(data_dir)
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_dev_falls_back_to_unisolated_workers_loudly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TURNFLOW_")}
+    env["PATH"] = path_without("bwrap", tmp_path / "bin")
+    with turnflow_dev(data_dir, Ports(), env) as dev:
+        banner = dev.read_until(BANNER_END)
+        warning = "WARNING: agent commands run UNISOLATED"
+        assert banner.count(warning) == 2, "said when the workers start and again in the banner"
+        workers = [p for p in psutil.Process(dev.proc.pid).children() if "worker" in p.cmdline()]
+        assert len(workers) == 1 and workers[0].is_running()
+        assert workers[0].environ()["TURNFLOW_SANDBOX_PROVIDER"] == "process", "asked for by name, not assumed"
+        assert dev.interrupt() == 0, dev.text
     _assert_nothing_left(data_dir)
 
 

@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import secrets
-import shutil
 import signal
 import sys
 import urllib.request
@@ -16,7 +15,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from activities.sandbox.providers import UNISOLATED_WARNING
+from activities.sandbox.providers import UNISOLATED_WARNING, bubblewrap_installed
+from activities.sandbox.workspace_volumes import unmount_all_under
 from models.database import create_engine, session_factory
 from models.settings import BROWSER_TOKEN_SECRET_FILE, STACK_FILE, Settings
 from turnflow.children import Child, spawn
@@ -74,6 +74,7 @@ class DevStack:
         self._stop = asyncio.Event()
         self._children: list[Child] = []
         self._postgres: EmbeddedPostgres | None = None
+        self._sandbox_provider = _workers_sandbox_provider(settings)
 
     async def run(self) -> int:
         """Starts everything, waits for Ctrl-C or a dying child, stops everything; returns the exit code."""
@@ -125,8 +126,15 @@ class DevStack:
         key = await self._dev_key(database_url)
 
         _progress(f"starting {self._workers} worker(s) and the API...")
+        for line in self._sandbox_warning():
+            _progress(line)
         # Explicit addresses, so that a TURNFLOW_* left in the shell cannot point the children elsewhere.
-        env = {**os.environ, "TURNFLOW_DATABASE_URL": database_url, "TURNFLOW_TEMPORAL_ADDRESS": self._temporal_address}
+        env = {
+            **os.environ,
+            "TURNFLOW_DATABASE_URL": database_url,
+            "TURNFLOW_TEMPORAL_ADDRESS": self._temporal_address,
+            "TURNFLOW_SANDBOX_PROVIDER": self._sandbox_provider,
+        }
         data_dir = ["--data-dir", str(self._data_dir)]
         for n, port in enumerate(self._metrics_ports, start=1):
             await self._spawn(f"worker {n}", ["worker", *data_dir], env | {"TURNFLOW_WORKER_METRICS_PORT": str(port)})
@@ -218,6 +226,8 @@ class DevStack:
         _progress("stopping...")
         for child in reversed(self._children):
             await child.stop(STOP_DEADLINE_S)
+        # The next run mounts the workspaces' volumes again; none stays mounted once the stack is down.
+        unmount_all_under(self._settings.workspaces().resolve())
         if self._postgres is not None:
             self._postgres.stop()
         (self._data_dir / STACK_FILE).unlink(missing_ok=True)
@@ -229,6 +239,13 @@ class DevStack:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(info), indent=2) + "\n")
         tmp.replace(path)  # readers never see half a file
+
+    def _sandbox_warning(self) -> list[str]:
+        """Loud, because unisolated commands run with the worker's own access."""
+        if self._sandbox_provider != "process":
+            return []
+        rule = "!" * 100
+        return [rule, f"WARNING: {UNISOLATED_WARNING}", rule]
 
     def _print_banner(self, key: str, token: str) -> None:
         print(
@@ -246,7 +263,7 @@ class DevStack:
                         for n, port in enumerate(self._metrics_ports, start=1)
                     ),
                     f"  API key      {key}  (account {DEV_ACCOUNT!r}, kept in {self._data_dir / DEV_KEY_FILE})",
-                    *_sandbox_warning(),
+                    *self._sandbox_warning(),
                     "Ctrl-C to stop",
                     "",
                 ]
@@ -255,12 +272,12 @@ class DevStack:
         )
 
 
-def _sandbox_warning() -> list[str]:
-    """Loud, because without bubblewrap the agent's commands run with the worker's own access."""
-    if shutil.which("bwrap"):
-        return []
-    rule = "!" * 100
-    return [rule, f"WARNING: {UNISOLATED_WARNING}", rule]
+def _workers_sandbox_provider(settings: Settings) -> str:
+    """What the workers are told to use. A worker never falls back on its own; `turnflow dev`, alone, asks for
+    plain processes by name on a machine without bubblewrap, so a laptop without it can still run the demo."""
+    if settings.sandbox_provider == "auto" and not bubblewrap_installed():
+        return "process"
+    return settings.sandbox_provider
 
 
 def _progress(line: str) -> None:

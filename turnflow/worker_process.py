@@ -9,6 +9,7 @@ import signal
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
+from activities.sandbox.providers import SandboxUnavailable, choose_provider
 from activities.stop_listener import StopListener
 from activities.worker_presence import WorkerPresence
 from models.database import asyncpg_dsn, create_engine
@@ -24,6 +25,10 @@ _log = logging.getLogger(__name__)
 
 async def run_worker(settings: Settings) -> None:
     """Polls the task queue until SIGINT or SIGTERM, then lets running tasks finish as the SDK shuts down."""
+    try:
+        sandboxes = choose_provider(settings)  # before anything else: without a sandbox there is nothing to serve
+    except SandboxUnavailable as exc:
+        raise CommandError(str(exc)) from None
     address = settings.resolved_temporal_address()
     try:
         client = await Client.connect(address, namespace=settings.temporal_namespace)
@@ -50,18 +55,18 @@ async def run_worker(settings: Settings) -> None:
             await ensure_digest_schedule(
                 client, task_queue=settings.task_queue, interval_minutes=settings.digest_interval_minutes
             )
-        worker = build_worker(client, settings, engine, stops, presence)
+        worker = build_worker(client, settings, engine, stops, presence, sandboxes)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
-        sandboxes = asyncio.create_task(report_sandbox_states(engine, Runtime.default().metric_meter))
+        reporting = asyncio.create_task(report_sandbox_states(engine, Runtime.default().metric_meter))
         _log.info("worker polling task queue %r on %s", settings.task_queue, address)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        sandboxes.cancel()
+        reporting.cancel()
         if not running.done():
             await worker.shutdown()
         await running  # re-raises a worker that failed on its own

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 # Called with each piece of output as it arrives, for streaming long commands to the client.
 OutputSink = Callable[[bytes], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class CommandFailed(Exception):
     """The command broke a limit (time, output) and was killed; the message is for the model."""
 
 
+class SandboxLimitReached(Exception):
+    """A file operation on the workspace took too long or found the workspace's share of threads taken; the
+    message is for the model."""
+
+
 class Sandbox(Protocol):
     @property
     def workspace(self) -> Path:
@@ -49,6 +55,10 @@ class Sandbox(Protocol):
         """Gives a file or directory the worker created (open as `fd`) to the sandbox, so commands may change it."""
         ...
 
+    async def run_file_operation(self, operation: Callable[[], T]) -> T:
+        """Runs a blocking operation on the workspace's files in the provider's own threads, with a time limit."""
+        ...
+
 
 class SandboxProvider(Protocol):
     name: str
@@ -58,4 +68,8 @@ class SandboxProvider(Protocol):
 
     def prepare(self, workspace: Path) -> None:
         """Makes the workspace (and everything in it) the sandbox's own."""
+        ...
+
+    def release(self, workspace: Path) -> None:
+        """Gives back what `prepare` took from the host, once the workspace has been packed into a snapshot."""
         ...

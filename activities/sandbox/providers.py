@@ -1,4 +1,5 @@
-"""Chooses the sandbox provider: bubblewrap when it is there, plain processes (with a loud warning) when not."""
+"""Chooses the sandbox provider. Fails closed: without bubblewrap a worker refuses to start, unless plain processes
+were asked for by name (`turnflow dev` asks for them, loudly, on a machine without bubblewrap)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,27 @@ from models.settings import Settings
 
 _log = logging.getLogger("turnflow.sandbox")
 UNISOLATED_WARNING = (
-    "bubblewrap (bwrap) is not installed: agent commands run UNISOLATED, with this worker's file access. "
-    "Install it (apt-get install bubblewrap) before running turnflow anywhere but your own laptop."
+    "agent commands run UNISOLATED (TURNFLOW_SANDBOX_PROVIDER=process), as this worker's user with its file "
+    "access. Install bubblewrap (apt-get install bubblewrap) before running turnflow anywhere but your own laptop."
 )
 
 
+class SandboxUnavailable(RuntimeError):
+    """No isolated sandbox here and none other was asked for: the worker must not start."""
+
+
+def bubblewrap_installed() -> bool:
+    return shutil.which("bwrap") is not None
+
+
 def choose_provider(settings: Settings) -> SandboxProvider:
-    wanted = settings.sandbox_provider
-    if wanted == "bubblewrap" or (wanted == "auto" and shutil.which("bwrap")):
-        if not shutil.which("bwrap"):
-            raise RuntimeError("TURNFLOW_SANDBOX_PROVIDER=bubblewrap but bwrap is not installed")
-        return BubblewrapProvider()
-    if wanted == "auto":
+    if settings.sandbox_provider == "process":
         _log.warning(UNISOLATED_WARNING)
-    return UnisolatedProvider(dict(os.environ))
+        return UnisolatedProvider(dict(os.environ), settings)
+    if not bubblewrap_installed():
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed, and a worker does not run agent commands unisolated: install it "
+            "(apt-get install bubblewrap), or set TURNFLOW_SANDBOX_PROVIDER=process to run them as plain processes "
+            "(development only; they can read everything this worker can)"
+        )
+    return BubblewrapProvider(settings)

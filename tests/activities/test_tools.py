@@ -94,3 +94,10 @@ async def test_bad_calls_fail_with_a_message_for_the_model(
 ) -> None:
     with pytest.raises(ToolFailure, match=message):
         await TOOLS[name].invoke(_context(workspace), arguments)
+
+
+async def test_overwriting_a_script_keeps_it_runnable(workspace: Path) -> None:
+    await _call(workspace, "bash", command="printf 'echo one' > run.sh && chmod 750 run.sh")
+    await _call(workspace, "write_file", path="run.sh", content="echo two")
+    ran = await _call(workspace, "bash", command="./run.sh; stat -c %a run.sh; ls -A")
+    assert ran["output"] == "two\n750\nrun.sh\n"

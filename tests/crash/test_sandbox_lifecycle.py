@@ -43,6 +43,15 @@ def _on_disk(stack: ProcessStack, session_id: str) -> tuple[bool, bool]:
     return (data / "workspaces" / session_id).exists(), (data / "snapshots" / f"{session_id}.tar.gz").exists()
 
 
+async def _wait_packed_away(stack: ProcessStack, session_id: str) -> None:
+    """The state changes when packing starts (so no tool uses the workspace meanwhile), not when it ends."""
+
+    async def packed_away() -> bool:
+        return _on_disk(stack, session_id) == (False, True)
+
+    await wait_until(packed_away, "the workspace packed into its snapshot and removed")
+
+
 async def test_files_survive_hibernation_and_a_worker_restart(
     crash_stack: ProcessStack, crash_http: httpx.AsyncClient
 ) -> None:
@@ -51,7 +60,7 @@ async def test_files_survive_hibernation_and_a_worker_restart(
     assert written["type"] == "tool-output-available"
     session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
     await _wait_for_state(crash_http, session_id, "hibernated")
-    assert _on_disk(crash_stack, session_id) == (False, True), "hibernated: workspace packed away"
+    await _wait_packed_away(crash_stack, session_id)
 
     for worker in list(crash_stack.workers):
         await crash_stack.kill(worker)
@@ -83,7 +92,7 @@ async def test_archiving_stops_the_sandbox_but_never_under_a_running_turn(
     output = await sending
     assert output["output"]["exitCode"] == 0, "the running turn's command finished undisturbed"
     await _wait_for_state(crash_http, session_id, "stopped")
-    assert _on_disk(crash_stack, session_id) == (False, True), "stopped, with the files kept in a snapshot"
+    await _wait_packed_away(crash_stack, session_id)  # stopped, with the files kept in a snapshot
 
 
 async def test_rapid_sessions_leave_no_orphan_sandboxes(
@@ -96,7 +105,7 @@ async def test_rapid_sessions_leave_no_orphan_sandboxes(
         assert (await crash_http.post(f"/sessions/{session_id}/archive")).status_code == 200
     for session_id in sessions:
         await _wait_for_state(crash_http, session_id, "stopped")
-        assert _on_disk(crash_stack, session_id)[0] is False
+        await _wait_packed_away(crash_stack, session_id)
     assert crash_stack.client is not None
     for session_id in sessions:
         lifecycle = await crash_stack.client.get_workflow_handle(f"sandbox:{session_id}").describe()

@@ -38,6 +38,7 @@ def chat_rows(caller: Caller) -> Select[Any]:
         select(
             Chat,
             Session.subject_id,
+            Session.title.label("session_title"),
             Session.status.label("session_status"),
             unread.label("unread_count"),
             messages.label("message_count"),
@@ -53,7 +54,8 @@ def row_fields(row: Any) -> dict[str, Any]:
     chat: Chat = row.Chat
     return {
         "id": chat.id,
-        "title": chat.title,
+        # A chat without a title of its own shows its session's (generated after the first exchange).
+        "title": chat.title or row.session_title,
         "session_id": chat.session_id,
         "subject_id": row.subject_id,
         "updated_at": chat.updated_at,

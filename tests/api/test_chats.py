@@ -169,3 +169,13 @@ async def test_create_chat_rejects_bad_ids(client: httpx.AsyncClient, tenant: Te
     session_id = await _session(client, tenant)
     response = await client.post(f"/sessions/{session_id}/chats", json={"id": chat_id}, headers=tenant.headers)
     assert response.status_code == 422 and response.json()["field"] == "id"
+
+
+async def test_a_chat_without_a_title_shows_its_sessions(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    session = (await client.post("/sessions", json={"title": "Printer offline"}, headers=tenant.headers)).json()
+    untitled = await _chat(client, tenant, session["id"])
+    titled = await _chat(client, tenant, session["id"], title="Its own")
+    listed = {c["id"]: c["title"] for c in (await client.get("/chats", headers=tenant.headers)).json()["items"]}
+    assert listed[untitled["id"]] == "Printer offline" and listed[titled["id"]] == "Its own"
+    read = await client.get(f"/chats/{untitled['id']}", headers=tenant.headers)
+    assert read.json()["title"] == "Printer offline"

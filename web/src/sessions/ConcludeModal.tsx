@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { ApiError, useApi } from "../api/client";
 import { textDeltas } from "../api/eventStream";
 import { Session } from "../api/schemas";
-import { Modal } from "../ui/Modal";
+import { Modal, ModalActions } from "../ui/Modal";
 import {
   escalateBody,
   escalateFormFromDraft,
@@ -140,19 +140,11 @@ export function ConcludeModal({
             </label>
           </>
         )}
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
-        <div className="modal-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
+        <ModalActions error={error} onCancel={onClose}>
           <button type="submit" className="primary">
             {kind === "resolve" ? "Resolve" : "Escalate"}
           </button>
-        </div>
+        </ModalActions>
       </form>
     </Modal>
   );

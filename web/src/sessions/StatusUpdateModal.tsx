@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { ApiError, useApi } from "../api/client";
 import { StatusUpdate } from "../api/schemas";
-import { Modal } from "../ui/Modal";
+import { Modal, ModalActions } from "../ui/Modal";
 
 /** A shareable progress note on the session (POST /sessions/{id}/status-update). */
 export function StatusUpdateModal({ sessionId, onClose }: { sessionId: string; onClose: () => void }) {
@@ -41,19 +41,11 @@ export function StatusUpdateModal({ sessionId, onClose }: { sessionId: string; o
             Update{" "}
             <textarea value={text} onChange={(e) => setText(e.target.value)} rows={4} maxLength={8000} autoFocus />
           </label>
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
-          <div className="modal-actions">
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
+          <ModalActions error={error} onCancel={onClose}>
             <button type="submit" className="primary" disabled={!text.trim()}>
               Share
             </button>
-          </div>
+          </ModalActions>
         </form>
       )}
     </Modal>

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { ApiError, useApi } from "../api/client";
 import { evidenceStatuses, Session, type EvidenceItem } from "../api/schemas";
 import type { Triage } from "../chat/parts";
-import { Modal } from "../ui/Modal";
+import { Modal, ModalActions } from "../ui/Modal";
 
 const EVIDENCE_LABEL = { confirmed: "confirmed", ruled_out: "ruled out", pending: "pending" } as const;
 
@@ -149,19 +149,11 @@ function TriageEditor({
             Add evidence
           </button>
         </fieldset>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
-        <div className="modal-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
+        <ModalActions error={error} onCancel={onClose}>
           <button type="submit" className="primary">
             Save triage
           </button>
-        </div>
+        </ModalActions>
       </form>
     </Modal>
   );

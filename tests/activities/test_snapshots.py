@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -152,17 +153,21 @@ def test_an_empty_workspace_without_a_snapshot_writes_nothing(store: _CountingSt
     assert store.puts == []
 
 
+def _snapshot_of_one_file(root: Path, session_id: str) -> tuple[DirectorySnapshotStore, dict[str, Any]]:
+    """A snapshot of a workspace holding `a/f`, and its manifest as JSON to forge."""
+    store = DirectorySnapshotStore(root / "store")
+    workspace = root / "ws"
+    (workspace / "a").mkdir(parents=True)
+    (workspace / "a" / "f").write_text("original")
+    sync_workspace(store, session_id, workspace)
+    return store, json.loads(store.read(manifest_key(session_id)) or b"{}")
+
+
 @pytest.mark.parametrize(
     "path", ["../escaped", "/etc/escaped", "a/../../escaped", "a//b", "./a", "a/./b", "", "a\\..\\b", "a\0b"]
 )
 def test_a_forged_manifest_cannot_write_outside_the_workspace(tmp_path: Path, path: str) -> None:
-    store = DirectorySnapshotStore(tmp_path / "store")
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "a").mkdir()
-    (workspace / "a" / "f").write_text("x")
-    sync_workspace(store, "forged", workspace)
-    body = json.loads(store.read(manifest_key("forged")) or b"{}")
+    store, body = _snapshot_of_one_file(tmp_path, "forged")
     body["files"][path] = body["files"].pop("a/f")
     store.write(manifest_key("forged"), json.dumps(body).encode())
 
@@ -174,27 +179,16 @@ def test_a_forged_manifest_cannot_write_outside_the_workspace(tmp_path: Path, pa
 
 def test_a_forged_manifest_cannot_use_a_file_as_a_directory(tmp_path: Path) -> None:
     """A file named like a directory of another entry fails instead of writing through anything."""
-    store = DirectorySnapshotStore(tmp_path / "store")
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "f").write_text("x")
-    sync_workspace(store, "forged2", workspace)
-    body = json.loads(store.read(manifest_key("forged2")) or b"{}")
-    body["files"]["f/inner"] = body["files"]["f"]
-    store.write(manifest_key("forged2"), json.dumps(body).encode())
+    store, body = _snapshot_of_one_file(tmp_path, "forged")
+    body["files"]["a/f/inner"] = body["files"]["a/f"]
+    store.write(manifest_key("forged"), json.dumps(body).encode())
     with pytest.raises(SnapshotError):
-        restore_workspace(store, "forged2", tmp_path / "restored")
+        restore_workspace(store, "forged", tmp_path / "restored")
 
 
 def test_a_blob_that_does_not_match_its_hash_is_refused(tmp_path: Path) -> None:
-    store = DirectorySnapshotStore(tmp_path / "store")
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "f").write_text("original")
-    sync_workspace(store, "tampered", workspace)
-    manifest = read_manifest(store, "tampered")
-    assert manifest is not None
-    store.write(blob_key(manifest.files["f"].sha256), b"tampered")
+    store, body = _snapshot_of_one_file(tmp_path, "tampered")
+    store.write(blob_key(body["files"]["a/f"]["sha256"]), b"tampered")
     with pytest.raises(SnapshotError, match="content hash"):
         restore_workspace(store, "tampered", tmp_path / "restored")
 

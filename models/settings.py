@@ -281,7 +281,7 @@ class Settings(BaseSettings):
                 stack.get("s3_access_key_id"),
                 stack.get("s3_secret_access_key"),
             )
-        return SnapshotStoreLocation(str(self.workspaces().parent / "snapshots"), self.s3_endpoint_url)
+        return SnapshotStoreLocation(str(self.data_dir / "snapshots"), self.s3_endpoint_url)
 
     def web_build(self) -> Path:
         return self.web_dist_dir or SOURCE_WEB_BUILD

@@ -16,9 +16,11 @@ import re
 import shutil
 import stat
 import tarfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from activities.sandbox.snapshot_store import SnapshotStore
 
@@ -26,6 +28,9 @@ _log = logging.getLogger("turnflow.snapshots")
 MANIFEST_VERSION = 1
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _CHUNK = 1 << 20
+_TRANSFERS = 8
+T = TypeVar("T")
+R = TypeVar("R")
 # Snapshots written as one archive file before the store existed; still restored so no session loses its files.
 LEGACY_ARCHIVE_SUFFIX = ".tar.gz"
 
@@ -100,14 +105,18 @@ def sync_workspace(store: SnapshotStore, session_id: str, workspace: Path) -> Sy
     base = previous or EMPTY
     current = _scan(workspace, base)
     known = {entry.sha256 for entry in base.files.values()}
-    uploaded = 0
+    new: dict[str, str] = {}  # content hash -> one path that holds it
     for path, entry in current.files.items():
-        if entry.sha256 in known:
-            continue
-        known.add(entry.sha256)
-        if not store.has(blob_key(entry.sha256)):
-            store.upload(blob_key(entry.sha256), workspace / path)
-            uploaded += 1
+        if entry.sha256 not in known:
+            new.setdefault(entry.sha256, path)
+
+    def upload(sha256: str) -> bool:
+        if store.has(blob_key(sha256)):  # another session's, or an earlier attempt's
+            return False
+        store.upload(blob_key(sha256), workspace / new[sha256])
+        return True
+
+    uploaded = sum(_in_parallel(upload, list(new)))
     written = current != base
     if written:
         store.write(manifest_key(session_id), current.to_json())
@@ -125,8 +134,7 @@ def restore_workspace(store: SnapshotStore, session_id: str, workspace: Path) ->
     staging.mkdir(mode=0o700, parents=True)
     for path in sorted(manifest.dirs, key=lambda p: p.count("/")):
         os.mkdir(staging / path, 0o700)
-    for path, entry in manifest.files.items():
-        _restore_file(store, staging, path, entry)
+    _in_parallel(lambda item: _restore_file(store, staging, *item), list(manifest.files.items()))
     for path, mode in sorted(manifest.dirs.items(), key=lambda item: -item[0].count("/")):
         os.chmod(staging / path, mode, follow_symlinks=False)
     staging.replace(workspace)
@@ -137,6 +145,14 @@ def restore_legacy_archive(archive: Path, workspace: Path) -> None:
     workspace.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive, "r:gz") as packed:
         packed.extractall(workspace, filter="data")  # refuses links and paths that leave the workspace
+
+
+def _in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """A store answers many requests at once; one at a time, a workspace of many small files takes minutes."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=_TRANSFERS, thread_name_prefix="snapshot") as pool:
+        return list(pool.map(work, items))
 
 
 def _restore_file(store: SnapshotStore, root: Path, path: str, entry: FileEntry) -> None:

@@ -132,7 +132,6 @@ class SandboxLifecycleActivities:
         snapshot_ref = await self._snapshot_ref(params.session_id)
         await self._set(params.session_id, SandboxState.STOPPED, snapshot_ref)
         result = await asyncio.to_thread(self._pack, params.session_id, workspace)
-        shutil.rmtree(workspace, ignore_errors=True)
         await self._set(
             params.session_id, SandboxState.STOPPED, self._ref_after(params.session_id, result, snapshot_ref)
         )

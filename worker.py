@@ -91,6 +91,7 @@ def build_worker(
             lifecycle.provision_sandbox,
             lifecycle.hibernate_sandbox,
             lifecycle.teardown_sandbox,
+            lifecycle.sync_workspace,
             retention.prune_turn_events,
             reconciler.reconcile_turns,
         ],

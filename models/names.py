@@ -27,6 +27,7 @@ FINISH_SUBAGENT = "turnflow.finish_subagent"
 PROVISION_SANDBOX = "turnflow.provision_sandbox"
 HIBERNATE_SANDBOX = "turnflow.hibernate_sandbox"
 TEARDOWN_SANDBOX = "turnflow.teardown_sandbox"
+SYNC_WORKSPACE = "turnflow.sync_workspace"
 SUMMARIZE_SESSION = "turnflow.summarize_session"
 DRAFT_HANDOFF = "turnflow.draft_handoff"
 POST_SPEND_DIGEST = "turnflow.post_spend_digest"
@@ -59,6 +60,9 @@ WORKFLOW_KINDS = (TURN_KIND, SUBAGENT_KIND, SANDBOX_KIND, HOUSEKEEPING_KIND)
 
 # The workflow patch that upserts OUTCOME_ATTRIBUTE: turns started before it replay without it.
 OUTCOME_ATTRIBUTE_PATCH = "outcome-search-attribute"
+
+# The workflow patch that syncs a turn's workspace changes to the snapshot store before the turn finishes.
+WORKSPACE_SYNC_PATCH = "workspace-sync"
 
 # Schedules.
 PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"

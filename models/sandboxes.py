@@ -26,3 +26,11 @@ class SandboxRef:
 @dataclass(frozen=True)
 class SandboxStateResult:
     state: str
+
+
+@dataclass(frozen=True)
+class WorkspaceSyncResult:
+    """`uploaded`: file contents new to the store; `changed`: the session's snapshot now differs from before."""
+
+    uploaded: int = 0
+    changed: bool = False

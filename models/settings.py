@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,20 @@ BROWSER_TOKEN_SECRET_FILE = "browser-token-secret"
 # The web app's build in a source checkout (`make dev` and `make test` build it there).
 SOURCE_WEB_BUILD = Path(__file__).resolve().parent.parent / "web" / "dist"
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-6"
+
+
+@dataclass(frozen=True)
+class SnapshotStoreLocation:
+    """Where snapshots go. Without keys of its own, an S3 store uses the standard AWS credential chain."""
+
+    url: str
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
 
 
 class Settings(BaseSettings):
@@ -123,6 +138,15 @@ class Settings(BaseSettings):
         description="Where commands run: `bubblewrap` (isolated), `process` (unisolated, development only), or "
         "`auto`: bubblewrap, and a worker without it refuses to start; only `turnflow dev` then falls back to "
         "process, with a loud warning.",
+    )
+    snapshot_store: str | None = Field(
+        None,
+        description="Where workspace snapshots live: a directory, or s3://bucket/prefix (with "
+        "TURNFLOW_S3_ENDPOINT_URL and the standard AWS credential variables). Unset: the object store of the "
+        "`turnflow dev --object-store` stack on data_dir, else data_dir/snapshots.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="URL of an S3-compatible object store (SeaweedFS, MinIO, ...). Unset: AWS S3."
     )
     sandbox_idle_hibernate_s: float = Field(
         600, gt=0, description="Idle seconds after which a session's sandbox is snapshotted and stopped."
@@ -245,8 +269,19 @@ class Settings(BaseSettings):
     def workspaces(self) -> Path:
         return self.workspace_root or self.data_dir / "workspaces"
 
-    def snapshots(self) -> Path:
-        return self.workspaces().parent / "snapshots"
+    def resolved_snapshot_store(self) -> SnapshotStoreLocation:
+        """The setting; else the object store of the dev stack on data_dir; else a directory beside the workspaces."""
+        stack = self._stack()
+        if self.snapshot_store:
+            return SnapshotStoreLocation(self.snapshot_store, self.s3_endpoint_url)
+        if "snapshot_store" in stack:
+            return SnapshotStoreLocation(
+                stack["snapshot_store"],
+                stack.get("s3_endpoint_url"),
+                stack.get("s3_access_key_id"),
+                stack.get("s3_secret_access_key"),
+            )
+        return SnapshotStoreLocation(str(self.data_dir / "snapshots"), self.s3_endpoint_url)
 
     def web_build(self) -> Path:
         return self.web_dist_dir or SOURCE_WEB_BUILD

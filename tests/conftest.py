@@ -30,6 +30,7 @@ from tests.otlp import OtlpReceiver, serve_otlp
 from tests.stack import serve_app
 from tests.standin.anthropic_server import StandIn, serve
 from turnflow.migrate import upgrade_async
+from turnflow.object_store import ObjectStore, start_seaweedfs
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
 from turnflow.tracing import configure_tracing
 from worker import build_worker
@@ -45,6 +46,17 @@ def no_mounts_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Workspace volumes are loop mounts: whatever the session leaves mounted under its temp dirs is unmounted."""
     yield
     unmount_all_under(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+async def object_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ObjectStore]:
+    """A real SeaweedFS for the session: snapshots in S3-compatible object storage, as workers on many hosts keep
+    them."""
+    child, store = await start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield store
+    finally:
+        await child.stop(2)
 
 
 @pytest.fixture(scope="session")

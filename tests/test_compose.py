@@ -68,3 +68,17 @@ def test_every_search_attribute_is_registered(services: dict[str, Any]) -> None:
 def test_worker_serves_metrics_inside_the_network(services: dict[str, Any]) -> None:
     env = services["worker"]["environment"]
     assert env["TURNFLOW_WORKER_METRICS_PORT"] == "9464" and env["TURNFLOW_WORKER_METRICS_HOST"] == "0.0.0.0"
+
+
+def test_workers_keep_snapshots_in_the_object_store(services: dict[str, Any]) -> None:
+    """S3-compatible storage in the stack, and the workers pointed at it with the key it accepts."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    store = services["seaweedfs"]
+    assert str(store["image"]).startswith("chrislusf/seaweedfs:")
+    assert "-s3" in store["command"] and "-s3.port=8333" in store["command"]
+    env = services["worker"]["environment"]
+    assert env["TURNFLOW_SNAPSHOT_STORE"].startswith("s3://")
+    assert env["TURNFLOW_S3_ENDPOINT_URL"] == "http://seaweedfs:8333"
+    identities = compose["configs"]["seaweedfs-s3"]["content"]
+    assert env["AWS_ACCESS_KEY_ID"] in identities and env["AWS_SECRET_ACCESS_KEY"] in identities
+    assert "seaweedfs" in services["worker"]["depends_on"]

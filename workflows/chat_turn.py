@@ -10,7 +10,8 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import CancelledError, ChildWorkflowError, FailureError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, CancelledError, ChildWorkflowError, FailureError
 
 from workflows.agent_steps import (
     BOOKKEEPING_RETRY,
@@ -26,6 +27,7 @@ from workflows.subagent import SubAgentWorkflow
 # A queued turn re-checks its claim on the slot after these waits (doubling), in case a hand-off signal was lost.
 SLOT_RECHECK_FIRST = timedelta(seconds=5)
 SLOT_RECHECK_MAX = timedelta(minutes=5)
+SYNC_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=4)
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import Outcome
@@ -39,7 +41,10 @@ with workflow.unsafe.imports_passed_through():
         QUESTION_ANSWERED_SIGNAL,
         SLOT_GRANTED_SIGNAL,
         SUBAGENT_KIND,
+        SYNC_WORKSPACE,
+        WORKSPACE_SYNC_PATCH,
     )
+    from models.sandboxes import SandboxRef, WorkspaceSyncResult
     from models.search_attributes import start_attributes
     from models.turns import (
         ASK_USER_QUESTION_TOOL,
@@ -62,6 +67,7 @@ class ChatTurnWorkflow:
     def __init__(self) -> None:
         self._slot_granted = False
         self._answered: set[str] = set()
+        self._touched_workspace = False
 
     @workflow.signal(name=SLOT_GRANTED_SIGNAL)
     def slot_granted(self) -> None:
@@ -97,6 +103,8 @@ class ChatTurnWorkflow:
             )
             # Its sandbox signal must be sent before the finish one, or the sandbox thinks a turn still runs.
             await run_to_completion(begin)
+            if self._touched_workspace and workflow.patched(WORKSPACE_SYNC_PATCH):
+                await run_to_completion(self._sync_workspace(turn))
         workflow.set_current_details(f"saving the {end.outcome} message")
         params = FinishTurnInput(
             turn.turn_id, end.outcome, finish_reason=end.finish_reason, error=end.error, steps=end.steps
@@ -133,9 +141,27 @@ class ChatTurnWorkflow:
             except TimeoutError:
                 recheck = min(recheck * 2, SLOT_RECHECK_MAX)
 
+    async def _sync_workspace(self, turn: TurnInput) -> None:
+        """The workspace's changes reach the snapshot store before the turn finishes, so the session outlives this
+        worker's host. A store that stays down costs the turn a few retries, never its message: the next hibernation
+        takes the snapshot again."""
+        workflow.set_current_details("saving the workspace's changes")
+        try:
+            await workflow.execute_activity(
+                SYNC_WORKSPACE,
+                SandboxRef(turn.session_id),
+                result_type=WorkspaceSyncResult,
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=SYNC_RETRY,
+                summary="save the workspace's changes",
+            )
+        except ActivityError:
+            workflow.logger.warning("turn %s: its workspace changes were not saved to the store", turn.turn_id)
+
     async def _run_call(self, turn: TurnInput, call: ToolCallRef) -> ToolCallResult:
         if call.tool_name == ASK_USER_QUESTION_TOOL:
             return await self._ask(turn, call.tool_call_id)
+        self._touched_workspace = True  # every other tool may use the workspace (a sub-agent's, too)
         if call.tool_name == TASK_TOOL:
             return await self._delegate(turn, call.tool_call_id)
         return await tool_call(turn.turn_id, call.tool_call_id, call.tool_name)

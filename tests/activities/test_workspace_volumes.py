@@ -13,7 +13,8 @@ import pytest
 
 from activities.sandbox.base import Limits
 from activities.sandbox.bubblewrap import BubblewrapProvider
-from activities.sandbox.snapshots import restore_workspace, snapshot_workspace
+from activities.sandbox.snapshot_store import DirectorySnapshotStore
+from activities.sandbox.snapshots import restore_workspace, sync_workspace
 from activities.sandbox.workspace_volumes import WorkspaceVolumes, volumes_available
 from activities.tools.base import ToolContext
 from activities.tools.registry import TOOLS
@@ -82,16 +83,16 @@ async def test_the_volume_follows_the_workspace_through_snapshot_and_restore(
     assert (workspace / "plan").read_text() == "keep me"
     assert (workspace / "notes" / "plan.md").stat().st_uid == workspace.stat().st_uid != 0
 
-    snapshot = tmp_path / "snapshots" / "session.tar.gz"
-    snapshot_workspace(workspace, snapshot)
+    store = DirectorySnapshotStore(tmp_path / "snapshots")
+    sync_workspace(store, "session", workspace)
     provider.release(workspace)
     assert not workspace.exists() and not WorkspaceVolumes.image(workspace).exists()
 
-    restore_workspace(snapshot, workspace)
+    restore_workspace(store, "session", workspace)
     provider.prepare(workspace)
     assert _mounted(workspace)
-    read = await _call(provider, workspace, "bash", command="cat plan")
-    assert read["output"] == "keep me"
+    read = await _call(provider, workspace, "bash", command="cat notes/plan.md; ls")
+    assert read["output"] == "keep me" + "notes\n", "the file is back; the link is not kept"
 
 
 async def test_after_a_host_restart_the_volume_is_mounted_again(provider: BubblewrapProvider, root: Path) -> None:

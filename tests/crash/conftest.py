@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -10,13 +12,17 @@ import pytest
 from tests.crash.process_stack import ProcessStack
 from tests.otlp import OtlpReceiver
 from tests.standin.anthropic_server import StandIn
+from turnflow.object_store import ObjectStore
 
 
 @pytest.fixture(scope="session")
 async def crash_stack(
-    standin: StandIn, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory
+    standin: StandIn, otlp: OtlpReceiver, object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ProcessStack]:
-    stack = ProcessStack(root=tmp_path_factory.mktemp("crash"), standin=standin, otlp_url=otlp.url)
+    """Its workers keep snapshots in SeaweedFS, under a prefix of their own."""
+    location = object_store.snapshot_location()
+    snapshots = replace(location, url=f"{location.url}/crash-{uuid.uuid4().hex[:8]}")
+    stack = ProcessStack(root=tmp_path_factory.mktemp("crash"), standin=standin, otlp_url=otlp.url, snapshots=snapshots)
     try:
         await stack.start()
         for _ in range(2):

@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from models.database import create_engine, session_factory
 from models.keys import generate_key
+from models.settings import SnapshotStoreLocation
 from models.tables import Account, ApiKey
 from tests.polling import wait_until
 from tests.standin.anthropic_server import StandIn
@@ -53,6 +54,8 @@ class ProcessStack:
     otlp_url: str = ""
     # Worker pid to the URL of its metrics port.
     metrics_urls: dict[int, str] = field(default_factory=dict)
+    # Where the workers keep snapshots: this object store when given, else a directory under the data dir.
+    snapshots: SnapshotStoreLocation | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -74,6 +77,17 @@ class ProcessStack:
             "TURNFLOW_RECONCILE_INTERVAL_S": "1",
             "ANTHROPIC_API_KEY": "stand-in-key",
             "ANTHROPIC_BASE_URL": self.standin.url,
+            **self._snapshot_env(),
+        }
+
+    def _snapshot_env(self) -> dict[str, str]:
+        if self.snapshots is None:
+            return {}
+        return {
+            "TURNFLOW_SNAPSHOT_STORE": self.snapshots.url,
+            "TURNFLOW_S3_ENDPOINT_URL": self.snapshots.endpoint_url or "",
+            "AWS_ACCESS_KEY_ID": self.snapshots.access_key_id or "",
+            "AWS_SECRET_ACCESS_KEY": self.snapshots.secret_access_key or "",
         }
 
     async def start(self) -> None:

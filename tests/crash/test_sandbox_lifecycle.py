@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from typing import Any
 
 import httpx
 
+from activities.sandbox.snapshot_store import S3SnapshotStore
+from activities.sandbox.snapshots import manifest_key, read_manifest
 from tests.crash.process_stack import ProcessStack
 from tests.polling import wait_until
 from tests.turns.helpers import new_chat_id, send
@@ -38,16 +41,29 @@ async def _tool_output(http: httpx.AsyncClient, chat_id: str, prompt: str) -> di
     return final[0]
 
 
+def _store(stack: ProcessStack) -> S3SnapshotStore:
+    """The workers' snapshot store: SeaweedFS."""
+    assert stack.snapshots is not None
+    return S3SnapshotStore(stack.snapshots)
+
+
+def _objects(stack: ProcessStack) -> dict[str, str]:
+    """Every object of the workers' store, with its ETag: what changes when anything is put."""
+    store = _store(stack)
+    listing = store._client.list_objects_v2(Bucket=store.bucket, Prefix=f"{store.prefix}/")
+    return {item["Key"]: item["ETag"] for item in listing.get("Contents", [])}
+
+
 def _on_disk(stack: ProcessStack, session_id: str) -> tuple[bool, bool]:
-    data = stack.root / "data"
-    return (data / "workspaces" / session_id).exists(), (data / "snapshots" / f"{session_id}.tar.gz").exists()
+    workspace = stack.root / "data" / "workspaces" / session_id
+    return workspace.exists(), _store(stack).has(manifest_key(session_id))
 
 
 async def _wait_packed_away(stack: ProcessStack, session_id: str) -> None:
     """The state changes when packing starts (so no tool uses the workspace meanwhile), not when it ends."""
 
     async def packed_away() -> bool:
-        return _on_disk(stack, session_id) == (False, True)
+        return await asyncio.to_thread(_on_disk, stack, session_id) == (False, True)
 
     await wait_until(packed_away, "the workspace packed into its snapshot and removed")
 
@@ -71,6 +87,26 @@ async def test_files_survive_hibernation_and_a_worker_restart(
     read = await _tool_output(crash_http, chat_id, _tool("bash", command="cat notes/plan.md; ls -la notes"))
     assert read["output"]["output"].startswith("keep me"), read
     assert await _sandbox_state(crash_http, session_id) in ("ready", "hibernated")
+
+
+async def test_a_turn_that_changed_files_has_them_in_the_store_when_it_finishes(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient
+) -> None:
+    """Before the sandbox's idle hibernation: the turn itself put its changes into SeaweedFS; a later turn that
+    changed nothing puts nothing."""
+    chat_id = new_chat_id()
+    written = await _tool_output(crash_http, chat_id, _tool("write_file", path="out/result.txt", content="42"))
+    assert written["type"] == "tool-output-available"
+    session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
+    manifest = await asyncio.to_thread(read_manifest, _store(crash_stack), session_id)
+    assert await _sandbox_state(crash_http, session_id) == "ready", "read before any hibernation began"
+    assert manifest is not None and "out/result.txt" in manifest.files
+    assert manifest.files["out/result.txt"].sha256 == hashlib.sha256(b"42").hexdigest()
+
+    before = await asyncio.to_thread(_objects, crash_stack)
+    read = await _tool_output(crash_http, chat_id, _tool("bash", command="cat out/result.txt"))
+    assert read["output"]["output"] == "42"
+    assert await asyncio.to_thread(_objects, crash_stack) == before, "a turn that changed nothing uploads nothing"
 
 
 async def test_archiving_stops_the_sandbox_but_never_under_a_running_turn(

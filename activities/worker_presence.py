@@ -26,7 +26,8 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from models.names import WORKER_LOST_ERROR
 
 _log = logging.getLogger("turnflow.worker_presence")
-REAP_EVERY_S = 0.2
+# A dead worker's attempts are retried this soon at most after its session ends (one cheap query per check).
+REAP_EVERY_S = 0.1
 RECONNECT_DELAY_S = 0.5
 # After a PostgreSQL restart every session is gone at once; workers get this long to register again before a
 # survivor takes their ended session for their death.

@@ -29,8 +29,9 @@ with workflow.unsafe.imports_passed_through():
 # seconds. Activities beat every 0.5 s and the worker sends them at most 0.5 s late (worker.py), so a live one
 # has a second and a half of slack.
 HEARTBEAT_TIMEOUT = timedelta(seconds=2)
+# The first retry comes at once after a crash (a survivor fails the dead worker's attempt); later ones back off.
 MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
+    initial_interval=timedelta(milliseconds=100),
     backoff_coefficient=2,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,

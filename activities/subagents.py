@@ -25,7 +25,7 @@ _OPEN = text(
     SELECT chat_id, session_id, account_id, :workflow_id, id, :call, 'running', 'task', :model, now(), 1
     FROM turns WHERE id = :parent
     ON CONFLICT (workflow_id) DO UPDATE SET attempts = turns.attempts + 1
-    RETURNING id
+    RETURNING id, session_id
     """
 )
 _CALL = text("SELECT status, input FROM tool_calls WHERE turn_id = :parent AND tool_call_id = :call FOR UPDATE")
@@ -61,7 +61,7 @@ class SubAgentActivities:
                     },
                 )
             ).one()
-        return SubAgentStarted(turn_id=str(row.id))
+        return SubAgentStarted(turn_id=str(row.id), session_id=str(row.session_id))
 
     @activity.defn(name=FINISH_SUBAGENT)
     async def finish_subagent(self, params: FinishSubAgentInput) -> ToolCallResult:

@@ -3,10 +3,8 @@ the result and never runs a completed call again."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from typing import Any
 
 from sqlalchemy import func, text, update
@@ -14,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.heartbeats import heartbeating
-from activities.sandbox.base import Limits, Sandbox, SandboxProvider
+from activities.sandbox.base import Limits
+from activities.sandbox.host import SandboxHost
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.telemetry import tool_call_span
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
-from models.enums import SandboxState, ToolCallStatus
+from models.enums import ToolCallStatus
 from models.names import RUN_TOOL_CALL
 from models.settings import Settings
 from models.tables import Session
@@ -30,9 +29,6 @@ from turnlog.writer import EventWriter
 
 _log = logging.getLogger("turnflow.tool_calls")
 MAX_OUTPUT_CHARS = 100_000
-SANDBOX_WAIT_S = 60.0
-SANDBOX_POLL_S = 0.05
-_SANDBOX_STATE = text("SELECT sandbox_state FROM sessions WHERE id = :id")
 
 _CLAIM = text(
     """
@@ -45,6 +41,7 @@ _CLAIM = text(
         ) AS stop
     """
 )
+_SESSION_OF = text("SELECT session_id FROM turns WHERE id = :turn_id")
 _FIND = text("SELECT status FROM tool_calls WHERE turn_id = :turn_id AND tool_call_id = :tool_call_id FOR UPDATE")
 _SAVE = text(
     """
@@ -56,13 +53,10 @@ _SAVE = text(
 
 
 class ToolCallActivities:
-    def __init__(
-        self, engine: AsyncEngine, settings: Settings, stops: StopListener, sandboxes: SandboxProvider
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings, stops: StopListener, host: SandboxHost) -> None:
         self._engine = engine
-        self._settings = settings
         self._stops = stops
-        self._sandboxes = sandboxes
+        self._host = host
         self._limits = Limits(
             memory_bytes=settings.sandbox_memory_mb * 1024 * 1024, processes=settings.sandbox_max_processes
         )
@@ -76,6 +70,12 @@ class ToolCallActivities:
 
     async def _call(self, params: ToolCallInput) -> ToolCallResult:
         keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
+        async with self._engine.connect() as conn:
+            session_id = await conn.scalar(_SESSION_OF, keys)
+        if session_id is None:
+            raise LookupError(f"no turn {params.turn_id}")
+        # Before the call counts as started: sent to a worker that does not hold the sandbox, it never starts here.
+        await self._host.claim(str(session_id))
         async with self._engine.begin() as conn:
             status = (await conn.execute(_FIND, keys)).scalar_one_or_none()
             if status is None:
@@ -126,7 +126,7 @@ class ToolCallActivities:
             return None, str(claimed.error_text)
         try:
             async with EventWriter(self._engine, params.turn_id) as progress:
-                sandbox = await self._ready_sandbox(str(claimed.session_id))
+                sandbox = await self._host.use(str(claimed.session_id))
                 context = ToolContext(
                     sandbox=sandbox,
                     limits=self._limits,
@@ -148,20 +148,6 @@ class ToolCallActivities:
         if len(encoded) > MAX_OUTPUT_CHARS:
             return None, f"{params.tool_name} produced {len(encoded)} characters; the limit is {MAX_OUTPUT_CHARS}"
         return output, None
-
-    async def _ready_sandbox(self, session_id: str) -> Sandbox:
-        """Waits for the session's lifecycle workflow, started beside the turn, to have the sandbox ready."""
-        deadline = time.monotonic() + SANDBOX_WAIT_S
-        while True:
-            async with self._engine.connect() as conn:
-                state = await conn.scalar(_SANDBOX_STATE, {"id": session_id})
-            if state == SandboxState.READY:
-                return self._sandboxes.open(self._settings.workspaces() / session_id)
-            if state in (SandboxState.FAILED, SandboxState.STOPPED):
-                raise ToolFailure(f"the session's sandbox is {state}; no command can run")
-            if time.monotonic() > deadline:
-                raise ToolFailure(f"the session's sandbox was not ready within {SANDBOX_WAIT_S:g} s")
-            await asyncio.sleep(SANDBOX_POLL_S)
 
     async def _save_triage(self, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         values = {("triage_hypothesis" if k == "hypothesis" else k): v for k, v in changes.items()}

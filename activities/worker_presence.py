@@ -43,16 +43,17 @@ _REGISTER = """
 _RECORD = "INSERT INTO worker_attempts (worker_id, task_token, activity) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
 _FORGET = "DELETE FROM worker_attempts WHERE worker_id = $1 AND task_token = $2"
 _LEAVE = "DELETE FROM worker_sessions WHERE id = $1"
+# The worker of `worker_sessions w` is gone: its database session has ended (and the database has not just
+# restarted, ending every session at once).
+WORKER_GONE = f"""
+    NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.backend_pid AND a.backend_start = w.backend_start)
+    AND (w.backend_start > pg_postmaster_start_time()
+         OR now() - pg_postmaster_start_time() > interval '{RESTART_GRACE_S} seconds')
+"""
 # One statement claims the dead (the DELETE lets one survivor win) and returns what they were running.
 _CLAIM_DEAD = f"""
     WITH dead AS (
-        DELETE FROM worker_sessions w
-        WHERE w.id <> $1
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.backend_pid AND a.backend_start = w.backend_start
-          )
-          AND (w.backend_start > pg_postmaster_start_time()
-               OR now() - pg_postmaster_start_time() > interval '{RESTART_GRACE_S} seconds')
+        DELETE FROM worker_sessions w WHERE w.id <> $1 AND {WORKER_GONE}
         RETURNING w.id
     )
     SELECT a.worker_id, a.task_token, a.activity FROM worker_attempts a JOIN dead ON dead.id = a.worker_id
@@ -73,6 +74,13 @@ class WorkerPresence:
     async def start(self) -> None:
         await self._connect()
         self._reaper = asyncio.create_task(self._reap_forever(), name="worker presence")
+
+    async def __aenter__(self) -> WorkerPresence:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         """A clean leave: no survivor fails anything of this worker's."""

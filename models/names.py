@@ -28,6 +28,7 @@ PROVISION_SANDBOX = "turnflow.provision_sandbox"
 HIBERNATE_SANDBOX = "turnflow.hibernate_sandbox"
 TEARDOWN_SANDBOX = "turnflow.teardown_sandbox"
 SYNC_WORKSPACE = "turnflow.sync_workspace"
+PLACE_SANDBOX = "turnflow.place_sandbox"
 SUMMARIZE_SESSION = "turnflow.summarize_session"
 DRAFT_HANDOFF = "turnflow.draft_handoff"
 POST_SPEND_DIGEST = "turnflow.post_spend_digest"
@@ -64,6 +65,9 @@ OUTCOME_ATTRIBUTE_PATCH = "outcome-search-attribute"
 # The workflow patch that syncs a turn's workspace changes to the snapshot store before the turn finishes.
 WORKSPACE_SYNC_PATCH = "workspace-sync"
 
+# The workflow patch that routes a session's tool calls and sandbox lifecycle to the worker holding its sandbox.
+SANDBOX_AFFINITY_PATCH = "sandbox-affinity"
+
 # Schedules.
 PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"
 DIGEST_SCHEDULE_ID = "turnflow-spend-digest"
@@ -83,6 +87,14 @@ MODEL_ERROR_PREFIX = "Model"
 # A survivor fails the attempts of a worker whose database session ended with this type (retryable), so Temporal
 # retries them at once instead of after their heartbeat timeout.
 WORKER_LOST_ERROR = "WorkerLost"
+# A sandbox activity reached a worker that does not hold the session's sandbox while another live one does: the
+# workflow asks where the sandbox is again and sends it there.
+SANDBOX_MOVED_ERROR = "SandboxMoved"
 # pg_notify channel a database trigger sends a revoked API key's id on, so every API process refuses its browser
 # tokens at once without a database read per request.
 API_KEY_REVOKED_CHANNEL = "api_key_revoked"
+
+
+def host_task_queue(task_queue: str, worker_id: str) -> str:
+    """The task queue only one worker polls: the sandboxes it holds get their tool calls and lifecycle there."""
+    return f"{task_queue}@{worker_id}"

@@ -34,3 +34,11 @@ class WorkspaceSyncResult:
 
     uploaded: int = 0
     changed: bool = False
+
+
+@dataclass(frozen=True)
+class SandboxPlacement:
+    """The task queue of the live worker holding the session's sandbox; None: no worker holds it, and the
+    workflow's own (shared) queue takes its next sandbox activity."""
+
+    task_queue: str | None = None

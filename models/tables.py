@@ -111,6 +111,12 @@ class Session(Base):
         Index("ix_sessions_account_activity", "account_id", "last_activity_at", "id"),
         Index("ix_sessions_external_refs", "external_refs", postgresql_using="gin"),
         Index("ix_sessions_account_id_owner_subject", "account_id", "owner_subject"),
+        # A worker that leaves cleanly packs the sandboxes it holds.
+        Index(
+            "ix_sessions_sandbox_worker_id",
+            "sandbox_worker_id",
+            postgresql_where=text("sandbox_worker_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -150,6 +156,10 @@ class Session(Base):
     turn_count: Mapped[int] = _counter()
     sandbox_state: Mapped[str | None] = mapped_column(Text)
     sandbox_snapshot_ref: Mapped[str | None] = mapped_column(Text)
+    # The worker holding the sandbox (its tool calls go to that worker's own task queue), and the workspace root its
+    # files were last made ready on: a workspace elsewhere is stale and the session is restored from its snapshot.
+    sandbox_worker_id: Mapped[uuid.UUID | None] = mapped_column()
+    sandbox_root_id: Mapped[str | None] = mapped_column(Text)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()

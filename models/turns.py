@@ -102,6 +102,7 @@ class SubAgentInput:
 @dataclass(frozen=True)
 class SubAgentStarted:
     turn_id: str
+    session_id: str = ""  # its sandbox is the parent turn's session's (empty in histories from before)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,10 +15,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.sandbox.workspace_volumes import unmount_all_under
 from activities.stop_listener import StopListener
+from activities.worker_presence import WorkerPresence
 from api.app import create_app
 from models.database import asyncpg_dsn, create_engine, session_factory
 from models.keys import generate_key
@@ -33,7 +32,7 @@ from turnflow.migrate import upgrade_async
 from turnflow.object_store import ObjectStore, start_seaweedfs
 from turnflow.temporal_server import DEV_SERVER_FLAGS, find_temporal_cli
 from turnflow.tracing import configure_tracing
-from worker import build_worker
+from worker import Workers, build_worker
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -188,18 +187,20 @@ async def stops(database_url: str) -> AsyncIterator[StopListener]:
 
 @pytest.fixture(scope="session")
 async def worker(
-    temporal_env: WorkflowEnvironment, stack_settings: Settings, engine: AsyncEngine, stops: StopListener
-) -> AsyncIterator[Worker]:
-    """One real worker polling the test task queue for the whole session."""
-    running = build_worker(temporal_env.client, stack_settings, engine, stops)
-    task = asyncio.create_task(running.run())
-    yield running
-    await running.shutdown()
-    await task
+    temporal_env: WorkflowEnvironment,
+    stack_settings: Settings,
+    engine: AsyncEngine,
+    stops: StopListener,
+    database_url: str,
+) -> AsyncIterator[Workers]:
+    """One real worker polling the test task queue (and its own) for the whole session."""
+    presence = WorkerPresence(asyncpg_dsn(database_url), temporal_env.client, stack_settings.task_queue)
+    async with presence, build_worker(temporal_env.client, stack_settings, engine, stops, presence) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
-async def api_url(stack_settings: Settings, worker: Worker) -> AsyncIterator[str]:
+async def api_url(stack_settings: Settings, worker: Workers) -> AsyncIterator[str]:
     """The API over real HTTP (uvicorn), so streams are read the way browsers read them."""
     server, task, url = await serve_app(create_app(stack_settings))
     yield url

@@ -63,7 +63,12 @@ async def run_worker(settings: Settings) -> None:
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
         reporting = asyncio.create_task(report_sandbox_states(engine, Runtime.default().metric_meter))
-        _log.info("worker polling task queue %r on %s", settings.task_queue, address)
+        _log.info(
+            "worker polling task queues %r and %r (its sandboxes') on %s",
+            settings.task_queue,
+            worker.host.task_queue,
+            address,
+        )
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
         reporting.cancel()

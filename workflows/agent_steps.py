@@ -13,6 +13,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
+from workflows.sandbox_routing import on_sandbox_host
+
 with workflow.unsafe.imports_passed_through():
     from models.enums import Outcome
     from models.names import (
@@ -55,18 +57,19 @@ async def model_step(turn_id: str, step: int, model: str, label: str = "") -> Mo
     return result
 
 
-async def tool_call(turn_id: str, tool_call_id: str, tool_name: str) -> ToolCallResult:
-    """One tool call; a failed tool is an output for the model, not a failed turn."""
-    result: ToolCallResult = await workflow.execute_activity(
+async def tool_call(turn_id: str, session_id: str, tool_call_id: str, tool_name: str) -> ToolCallResult:
+    """One tool call, on the worker holding the session's sandbox; a failed tool is an output for the model, not a
+    failed turn."""
+    return await on_sandbox_host(
+        session_id,
         RUN_TOOL_CALL,
         ToolCallInput(turn_id, tool_call_id, tool_name),
-        result_type=ToolCallResult,
+        ToolCallResult,
         start_to_close_timeout=timedelta(minutes=11),
         heartbeat_timeout=HEARTBEAT_TIMEOUT,
         retry_policy=TOOL_RETRY,
         summary=f"tool {tool_name} ({tool_call_id})",
     )
-    return result
 
 
 async def bookkeeping(name: str, arg: object, result_type: type[T], summary: str, timeout_s: float = 30) -> T:

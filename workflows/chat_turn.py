@@ -22,6 +22,7 @@ from workflows.agent_steps import (
     run_to_completion,
     tool_call,
 )
+from workflows.sandbox_routing import on_sandbox_host
 from workflows.subagent import SubAgentWorkflow
 
 # A queued turn re-checks its claim on the slot after these waits (doubling), in case a hand-off signal was lost.
@@ -147,10 +148,11 @@ class ChatTurnWorkflow:
         takes the snapshot again."""
         workflow.set_current_details("saving the workspace's changes")
         try:
-            await workflow.execute_activity(
+            await on_sandbox_host(
+                turn.session_id,
                 SYNC_WORKSPACE,
                 SandboxRef(turn.session_id),
-                result_type=WorkspaceSyncResult,
+                WorkspaceSyncResult,
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=SYNC_RETRY,
                 summary="save the workspace's changes",
@@ -164,7 +166,7 @@ class ChatTurnWorkflow:
         self._touched_workspace = True  # every other tool may use the workspace (a sub-agent's, too)
         if call.tool_name == TASK_TOOL:
             return await self._delegate(turn, call.tool_call_id)
-        return await tool_call(turn.turn_id, call.tool_call_id, call.tool_name)
+        return await tool_call(turn.turn_id, turn.session_id, call.tool_call_id, call.tool_name)
 
     async def _delegate(self, turn: TurnInput, tool_call_id: str) -> ToolCallResult:
         """A sub-agent as a child workflow: stopping this turn cancels it too."""

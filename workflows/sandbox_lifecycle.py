@@ -9,6 +9,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.sandbox_routing import on_sandbox_host
+
 with workflow.unsafe.imports_passed_through():
     from models.enums import SandboxState
     from models.names import (
@@ -73,10 +75,11 @@ class SandboxLifecycleWorkflow:
                 )
 
     async def _step(self, activity_name: str, session_id: str, summary: str) -> str:
-        result: SandboxStateResult = await workflow.execute_activity(
+        result = await on_sandbox_host(
+            session_id,
             activity_name,
             SandboxRef(session_id),
-            result_type=SandboxStateResult,
+            SandboxStateResult,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=_RETRY,
             summary=summary,

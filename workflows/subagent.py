@@ -28,7 +28,7 @@ class SubAgentWorkflow:
             started.turn_id,
             params.model,
             params.max_steps,
-            lambda call: tool_call(started.turn_id, call.tool_call_id, call.tool_name),
+            lambda call: tool_call(started.turn_id, started.session_id, call.tool_call_id, call.tool_name),
             label="sub-agent ",
         )
         finished = await run_to_completion(

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.worker import Worker
 
 from api.app import create_app
 from models.settings import Settings
@@ -20,6 +19,7 @@ from tests.polling import wait_until
 from tests.sse import read_stream
 from tests.stack import serve_app
 from tests.turns.helpers import new_chat_id, user_message
+from worker import Workers
 
 PROBLEM = "application/problem+json"
 SLOW = "[[words:150]] [[delay:20]]"  # about three seconds of streaming
@@ -62,7 +62,7 @@ async def _accepted(http: httpx.AsyncClient, method: str, path: str, **kwargs: A
 
 
 async def test_open_streams_are_limited_and_freed_when_they_end(
-    stack_settings: Settings, worker: Worker, tenant: Tenant
+    stack_settings: Settings, worker: Workers, tenant: Tenant
 ) -> None:
     async with _api(stack_settings, tenant, max_open_streams_per_account=2) as http:
         one, two, three = new_chat_id(), new_chat_id(), new_chat_id()
@@ -88,7 +88,7 @@ async def _all_accepted(http: httpx.AsyncClient, requests: list[tuple[str, str, 
         return all(response.status_code == 200 for response in responses)
 
 
-async def test_running_and_queued_turns_are_limited(stack_settings: Settings, worker: Worker, tenant: Tenant) -> None:
+async def test_running_and_queued_turns_are_limited(stack_settings: Settings, worker: Workers, tenant: Tenant) -> None:
     async with _api(stack_settings, tenant, max_active_turns_per_account=1, max_queued_turns_per_account=1) as http:
         busy, other = new_chat_id(), new_chat_id()
         async with http.stream("POST", "/chat/workflow", json=_send(busy, SLOW)) as running:
@@ -112,7 +112,7 @@ async def test_running_and_queued_turns_are_limited(stack_settings: Settings, wo
 
 
 async def test_live_sandboxes_are_limited_and_freed_when_one_stops(
-    stack_settings: Settings, worker: Worker, tenant: Tenant
+    stack_settings: Settings, worker: Workers, tenant: Tenant
 ) -> None:
     async with _api(stack_settings, tenant, max_live_sandboxes_per_account=1) as http:
         first = new_chat_id()
@@ -133,7 +133,7 @@ async def test_live_sandboxes_are_limited_and_freed_when_one_stops(
 
 
 async def test_drafts_are_limited_and_share_one_listen_connection(
-    stack_settings: Settings, worker: Worker, tenant: Tenant, db_sessions: async_sessionmaker[AsyncSession]
+    stack_settings: Settings, worker: Workers, tenant: Tenant, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     drafts = 8
     async with _api(stack_settings, tenant, max_handoff_drafts_per_account=drafts) as http:

@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, async_playwright, expect
-from temporalio.worker import Worker
 
 from api.app import create_app
 from models.settings import SOURCE_WEB_BUILD, Settings
 from tests.conftest import Tenant
 from tests.stack import serve_app
+from worker import Workers
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright's own browser download cannot work here; these keep chromium off the network and quiet.
@@ -99,7 +99,7 @@ async def web(browser: Browser, api_url: str, tenant: Tenant, http: httpx.AsyncC
 
 @pytest.fixture(scope="session")
 async def development_build_url(
-    stack_settings: Settings, worker: Worker, tmp_path_factory: pytest.TempPathFactory
+    stack_settings: Settings, worker: Workers, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """React's development build (StrictMode double-runs effects, warnings are console errors), served by a second
     API process on the same stack."""

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from activities.stop_listener import StopListener
+from activities.worker_presence import WorkerPresence
+from models.database import asyncpg_dsn
 from models.retention import PruneTurnEventsInput
 from models.settings import Settings
 from models.tables import Chat, Session, Turn, TurnEvent
@@ -44,6 +46,7 @@ async def test_prunes_only_long_finished_turns(
     settings: Settings,
     stops: StopListener,
     tenant: Tenant,
+    database_url: str,
 ) -> None:
     async with db_sessions.begin() as db:
         session = Session(account_id=tenant.account_id)
@@ -58,7 +61,9 @@ async def test_prunes_only_long_finished_turns(
 
     task_queue = f"prune-{uuid.uuid4().hex[:6]}"
     workflow_id = f"prune-test-{uuid.uuid4().hex[:6]}"
-    async with build_worker(temporal_env.client, settings.model_copy(update={"task_queue": task_queue}), engine, stops):
+    presence = WorkerPresence(asyncpg_dsn(database_url), temporal_env.client, task_queue)
+    queue_settings = settings.model_copy(update={"task_queue": task_queue})
+    async with presence, build_worker(temporal_env.client, queue_settings, engine, stops, presence):
         result = await temporal_env.client.execute_workflow(
             PruneTurnEventsWorkflow.run,
             PruneTurnEventsInput(retention_hours=24, batch_size=3),

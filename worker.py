@@ -19,7 +19,7 @@ from activities.model.providers import provider_factory
 from activities.model_step import ModelStepActivities
 from activities.questions import QuestionActivities
 from activities.reconciliation import ReconcileActivities
-from activities.sandbox.base import SandboxProvider
+from activities.sandbox.base import Limits, SandboxProvider
 from activities.sandbox.host import SandboxHost
 from activities.sandbox.providers import choose_provider
 from activities.sandbox_lifecycle import SandboxLifecycleActivities
@@ -146,6 +146,10 @@ def build_worker(
         client,
         task_queue=host_task_queue(settings.task_queue, str(presence.worker_id)),
         activities=sandbox_activities,
+        # On a clean leave, running tool calls finish (a command's wall-clock limit, and time to save its result)
+        # rather than leave a half-run command that is not safe to run again; model steps on the shared queue are
+        # handed to another worker at once, which continues their text.
+        graceful_shutdown_timeout=timedelta(seconds=Limits().wall_clock_s + 15),
         **options,
     )
     return Workers(shared, own, host)

@@ -24,7 +24,7 @@ _log = logging.getLogger(__name__)
 
 
 async def run_worker(settings: Settings) -> None:
-    """Polls the task queue until SIGINT or SIGTERM, then lets running tasks finish as the SDK shuts down."""
+    """Polls its task queues until SIGINT or SIGTERM, then leaves cleanly (see worker.Workers)."""
     try:
         sandboxes = choose_provider(settings)  # before anything else: without a sandbox there is nothing to serve
     except SandboxUnavailable as exc:

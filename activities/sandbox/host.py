@@ -184,7 +184,10 @@ class SandboxHost:
 
         async def hibernate(session_id: str) -> None:
             async with limit:
-                await self.put_away(session_id, SandboxState.HIBERNATED)
+                try:
+                    await self.put_away(session_id, SandboxState.HIBERNATED)
+                except Exception:  # the others are still packed; this one restores from its last turn's snapshot
+                    _log.exception("session %s: its sandbox was not packed on leaving", session_id)
 
         await asyncio.gather(*(hibernate(session_id) for session_id in held))
         if held:

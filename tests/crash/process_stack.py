@@ -150,7 +150,7 @@ class ProcessStack:
             stderr=subprocess.DEVNULL,
         )
 
-    async def start_worker(self) -> Child:
+    async def start_worker(self, extra_env: dict[str, str] | None = None) -> Child:
         """Returned once the worker has reached Temporal and registered its presence, so a test that restarts a
         server next cannot catch it half-started."""
         before = await self._worker_sessions()
@@ -158,7 +158,7 @@ class ProcessStack:
         child = await spawn(
             f"worker-{len(self.workers)}",
             [sys.executable, "-m", "turnflow.cli", "worker"],
-            env=self.env | {"TURNFLOW_WORKER_METRICS_PORT": str(port)},
+            env=self.env | {"TURNFLOW_WORKER_METRICS_PORT": str(port)} | (extra_env or {}),
             log=self.root / f"worker-{len(self.workers)}.log",
         )
         self.workers.append(child)

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-from typing import Any
 
 import httpx
 
 from activities.sandbox.snapshot_store import S3SnapshotStore
 from activities.sandbox.snapshots import manifest_key, read_manifest
 from tests.crash.process_stack import ProcessStack
+from tests.crash.sandbox_turns import tool, tool_output
 from tests.polling import wait_until
 from tests.turns.helpers import new_chat_id, send
-
-
-def _tool(name: str, **arguments: Any) -> str:
-    return f"[[tool:{name}:{json.dumps(arguments)}]]"
 
 
 async def _sandbox_state(http: httpx.AsyncClient, session_id: str) -> str | None:
@@ -30,15 +25,6 @@ async def _wait_for_state(http: httpx.AsyncClient, session_id: str, state: str) 
         return await _sandbox_state(http, session_id) == state
 
     await wait_until(reached, f"sandbox {state}")
-
-
-async def _tool_output(http: httpx.AsyncClient, chat_id: str, prompt: str) -> dict[str, Any]:
-    response, events = await send(http, chat_id, prompt)
-    assert response.status_code == 200, response.text
-    outputs = [e.chunk for e in events[:-1] if e.chunk["type"] in ("tool-output-available", "tool-output-error")]
-    final = [o for o in outputs if not o.get("preliminary")]
-    assert len(final) == 1, outputs
-    return final[0]
 
 
 def _store(stack: ProcessStack) -> S3SnapshotStore:
@@ -72,7 +58,7 @@ async def test_files_survive_hibernation_and_a_worker_restart(
     crash_stack: ProcessStack, crash_http: httpx.AsyncClient
 ) -> None:
     chat_id = new_chat_id()
-    written = await _tool_output(crash_http, chat_id, _tool("write_file", path="notes/plan.md", content="keep me"))
+    written = await tool_output(crash_http, chat_id, tool("write_file", path="notes/plan.md", content="keep me"))
     assert written["type"] == "tool-output-available"
     session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
     await _wait_for_state(crash_http, session_id, "hibernated")
@@ -84,7 +70,7 @@ async def test_files_survive_hibernation_and_a_worker_restart(
     for _ in range(2):
         await crash_stack.start_worker()
 
-    read = await _tool_output(crash_http, chat_id, _tool("bash", command="cat notes/plan.md; ls -la notes"))
+    read = await tool_output(crash_http, chat_id, tool("bash", command="cat notes/plan.md; ls -la notes"))
     assert read["output"]["output"].startswith("keep me"), read
     assert await _sandbox_state(crash_http, session_id) in ("ready", "hibernated")
 
@@ -95,7 +81,7 @@ async def test_a_turn_that_changed_files_has_them_in_the_store_when_it_finishes(
     """Before the sandbox's idle hibernation: the turn itself put its changes into SeaweedFS; a later turn that
     changed nothing puts nothing."""
     chat_id = new_chat_id()
-    written = await _tool_output(crash_http, chat_id, _tool("write_file", path="out/result.txt", content="42"))
+    written = await tool_output(crash_http, chat_id, tool("write_file", path="out/result.txt", content="42"))
     assert written["type"] == "tool-output-available"
     session_id = (await crash_http.get(f"/chats/{chat_id}")).json()["sessionId"]
     manifest = await asyncio.to_thread(read_manifest, _store(crash_stack), session_id)
@@ -104,7 +90,7 @@ async def test_a_turn_that_changed_files_has_them_in_the_store_when_it_finishes(
     assert manifest.files["out/result.txt"].sha256 == hashlib.sha256(b"42").hexdigest()
 
     before = await asyncio.to_thread(_objects, crash_stack)
-    read = await _tool_output(crash_http, chat_id, _tool("bash", command="cat out/result.txt"))
+    read = await tool_output(crash_http, chat_id, tool("bash", command="cat out/result.txt"))
     assert read["output"]["output"] == "42"
     assert await asyncio.to_thread(_objects, crash_stack) == before, "a turn that changed nothing uploads nothing"
 
@@ -113,8 +99,8 @@ async def test_archiving_stops_the_sandbox_but_never_under_a_running_turn(
     crash_stack: ProcessStack, crash_http: httpx.AsyncClient
 ) -> None:
     chat_id = new_chat_id()
-    prompt = _tool("bash", command="echo working > state.txt; sleep 2; echo done >> state.txt")
-    sending = asyncio.create_task(_tool_output(crash_http, chat_id, prompt))
+    prompt = tool("bash", command="echo working > state.txt; sleep 2; echo done >> state.txt")
+    sending = asyncio.create_task(tool_output(crash_http, chat_id, prompt))
 
     async def running() -> bool:
         chat = await crash_http.get(f"/chats/{chat_id}")
@@ -135,7 +121,7 @@ async def test_rapid_sessions_leave_no_orphan_sandboxes(
     crash_stack: ProcessStack, crash_http: httpx.AsyncClient
 ) -> None:
     chats = [new_chat_id() for _ in range(6)]
-    await asyncio.gather(*(send(crash_http, chat, _tool("bash", command="echo hi > f")) for chat in chats))
+    await asyncio.gather(*(send(crash_http, chat, tool("bash", command="echo hi > f")) for chat in chats))
     sessions = [(await crash_http.get(f"/chats/{chat}")).json()["sessionId"] for chat in chats]
     for session_id in sessions:
         assert (await crash_http.post(f"/sessions/{session_id}/archive")).status_code == 200
@@ -150,8 +136,8 @@ async def test_rapid_sessions_leave_no_orphan_sandboxes(
 
 async def test_sessions_never_see_each_others_files(crash_stack: ProcessStack, crash_http: httpx.AsyncClient) -> None:
     first, second = new_chat_id(), new_chat_id()
-    await _tool_output(crash_http, first, _tool("write_file", path="secret.txt", content="first's secret"))
+    await tool_output(crash_http, first, tool("write_file", path="secret.txt", content="first's secret"))
     first_session = (await crash_http.get(f"/chats/{first}")).json()["sessionId"]
     probe = f"cat ../{first_session}/secret.txt 2>/dev/null; find / -name secret.txt 2>/dev/null; echo probed"
-    output = await _tool_output(crash_http, second, _tool("bash", command=probe))
+    output = await tool_output(crash_http, second, tool("bash", command=probe))
     assert output["output"]["output"] == "probed\n", "nothing of the other session is reachable"

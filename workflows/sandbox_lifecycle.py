@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import SandboxState
     from models.names import (
         HIBERNATE_SANDBOX,
+        PROVISION_EACH_TURN_PATCH,
         PROVISION_SANDBOX,
         SANDBOX_LIFECYCLE_WORKFLOW,
         SESSION_ARCHIVED_SIGNAL,
@@ -33,11 +34,12 @@ class SandboxLifecycleWorkflow:
         self._active: set[str] = set()
         self._archived = False
         self._changed = False
+        self._turn_began = False
 
     @workflow.signal(name=TURN_STARTED_SIGNAL)
     def turn_started(self, turn_id: str) -> None:
         self._active.add(turn_id)
-        self._changed = True
+        self._changed = self._turn_began = True
 
     @workflow.signal(name=TURN_FINISHED_SIGNAL)
     def turn_finished(self, turn_id: str) -> None:
@@ -59,7 +61,11 @@ class SandboxLifecycleWorkflow:
                     state = await self._step(TEARDOWN_SANDBOX, params.session_id, "archived: tear down")
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return state or SandboxState.STOPPED.value
-            if self._active and state != SandboxState.READY:
+            # Also when it was ready: its worker may have left or died since, and the restore then runs beside the
+            # turn's first model call rather than in front of its first tool (a no-op on the holder otherwise).
+            began, self._turn_began = self._turn_began, False
+            recheck = began and workflow.patched(PROVISION_EACH_TURN_PATCH)
+            if self._active and (state != SandboxState.READY or recheck):
                 state = await self._step(PROVISION_SANDBOX, params.session_id, "provision or restore")
             self._changed = False
             idle = state == SandboxState.READY and not self._active

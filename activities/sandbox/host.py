@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.sandbox.base import Sandbox, SandboxProvider
 from activities.sandbox.snapshot_store import open_snapshot_store
@@ -70,7 +70,11 @@ class SandboxMoved(ApplicationError):
     """Another live worker holds the sandbox: the workflow asks where it is and sends the activity there."""
 
     def __init__(self, session_id: str, holder: uuid.UUID) -> None:
-        super().__init__(f"session {session_id}: its sandbox is held by worker {holder}", type=SANDBOX_MOVED_ERROR)
+        super().__init__(
+            f"session {session_id}: its sandbox is held by worker {holder}",
+            type=SANDBOX_MOVED_ERROR,
+            category=ApplicationErrorCategory.BENIGN,  # routing, not a failure: logged at debug level
+        )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -41,11 +41,6 @@ async def session_id(db_sessions: async_sessionmaker[AsyncSession], tenant: Tena
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Path:
-    return tmp_path / "snapshots"
-
-
-@pytest.fixture
 async def presences(
     database_url: str, temporal_env: WorkflowEnvironment
 ) -> AsyncIterator[tuple[WorkerPresence, WorkerPresence]]:
@@ -58,9 +53,17 @@ async def presences(
         yield first, second
 
 
-def _host(engine: AsyncEngine, settings: Settings, root: Path, store: Path, worker_id: uuid.UUID) -> SandboxHost:
-    local = settings.model_copy(update={"workspace_root": root, "snapshot_store": str(store)})
-    return SandboxHost(engine, local, UnisolatedProvider(dict(os.environ), local), worker_id)
+@pytest.fixture
+def host_on(engine: AsyncEngine, settings: Settings, tmp_path: Path) -> Callable[[str, uuid.UUID], SandboxHost]:
+    """A worker's sandbox host on the named workspace root; every root shares one snapshot store."""
+
+    def make(root: str, worker_id: uuid.UUID) -> SandboxHost:
+        local = settings.model_copy(
+            update={"workspace_root": tmp_path / root, "snapshot_store": str(tmp_path / "snapshots")}
+        )
+        return SandboxHost(engine, local, UnisolatedProvider(dict(os.environ), local), worker_id)
+
+    return make
 
 
 async def _holding(engine: AsyncEngine, session_id: str) -> tuple[str | None, uuid.UUID | None, str | None]:
@@ -71,15 +74,13 @@ async def _holding(engine: AsyncEngine, session_id: str) -> tuple[str | None, uu
 
 async def test_a_live_holder_keeps_its_sandbox(
     engine: AsyncEngine,
-    settings: Settings,
     session_id: str,
-    store: Path,
-    tmp_path: Path,
     presences: tuple[WorkerPresence, WorkerPresence],
+    host_on: Callable[[str, uuid.UUID], SandboxHost],
 ) -> None:
     first, second = presences
-    here = _host(engine, settings, tmp_path / "a", store, first.worker_id)
-    there = _host(engine, settings, tmp_path / "b", store, second.worker_id)
+    here = host_on("a", first.worker_id)
+    there = host_on("b", second.worker_id)
     sandbox = await here.use(session_id)
     (sandbox.workspace / "mine.txt").write_text("held")
 
@@ -89,27 +90,25 @@ async def test_a_live_holder_keeps_its_sandbox(
     with pytest.raises(SandboxMoved):
         await there.put_away(session_id, SandboxState.HIBERNATED)
     assert await _holding(engine, session_id) == ("ready", first.worker_id, here.root_id)
-    assert not (tmp_path / "b" / session_id).exists()
+    assert not there.workspace(session_id).exists()
 
 
 async def test_a_dead_holders_sandbox_is_restored_elsewhere_and_its_stale_copy_never_used(
     engine: AsyncEngine,
-    settings: Settings,
     session_id: str,
-    store: Path,
-    tmp_path: Path,
     presences: tuple[WorkerPresence, WorkerPresence],
+    host_on: Callable[[str, uuid.UUID], SandboxHost],
 ) -> None:
     dead = uuid.uuid4()
     async with engine.begin() as conn:
         await conn.execute(_DEAD_WORKER, {"id": dead})
     first, second = presences
-    on_a = _host(engine, settings, tmp_path / "a", store, dead)
+    on_a = host_on("a", dead)
     sandbox = await on_a.use(session_id)
     (sandbox.workspace / "plan.md").write_text("v1")
     assert (await on_a.sync(session_id)) is not None  # what a finished turn leaves in the store
 
-    on_b = _host(engine, settings, tmp_path / "b", store, second.worker_id)
+    on_b = host_on("b", second.worker_id)
     moved = await on_b.use(session_id)
     assert (moved.workspace / "plan.md").read_text() == "v1", "restored from the snapshot"
     assert await _holding(engine, session_id) == ("ready", second.worker_id, on_b.root_id)
@@ -118,7 +117,7 @@ async def test_a_dead_holders_sandbox_is_restored_elsewhere_and_its_stale_copy_n
 
     # Host A comes back with a new worker while B holds the sandbox: refused. Once B is gone, A restores v2 rather
     # than trusting the v1 copy its root still has.
-    back_on_a = _host(engine, settings, tmp_path / "a", store, first.worker_id)
+    back_on_a = host_on("a", first.worker_id)
     assert back_on_a.root_id == on_a.root_id
     with pytest.raises(SandboxMoved):
         await back_on_a.use(session_id)
@@ -129,20 +128,18 @@ async def test_a_dead_holders_sandbox_is_restored_elsewhere_and_its_stale_copy_n
 
 async def test_a_clean_leave_packs_what_changed_and_lets_go(
     engine: AsyncEngine,
-    settings: Settings,
     session_id: str,
-    store: Path,
-    tmp_path: Path,
     presences: tuple[WorkerPresence, WorkerPresence],
+    host_on: Callable[[str, uuid.UUID], SandboxHost],
 ) -> None:
     first, second = presences
-    leaving = _host(engine, settings, tmp_path / "a", store, first.worker_id)
+    leaving = host_on("a", first.worker_id)
     sandbox = await leaving.use(session_id)
     (sandbox.workspace / "late.txt").write_text("after the last sync")
 
     assert await leaving.leave() == 1
     assert await _holding(engine, session_id) == ("hibernated", None, None)
     assert not sandbox.workspace.exists()
-    staying = _host(engine, settings, tmp_path / "b", store, second.worker_id)
+    staying = host_on("b", second.worker_id)
     restored = await staying.use(session_id)
     assert (restored.workspace / "late.txt").read_text() == "after the last sync"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -19,10 +17,8 @@ from turnflow.object_store import ObjectStore
 async def crash_stack(
     standin: StandIn, otlp: OtlpReceiver, object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ProcessStack]:
-    """Its workers keep snapshots in SeaweedFS, under a prefix of their own."""
-    location = object_store.snapshot_location()
-    snapshots = replace(location, url=f"{location.url}/crash-{uuid.uuid4().hex[:8]}")
-    stack = ProcessStack(root=tmp_path_factory.mktemp("crash"), standin=standin, otlp_url=otlp.url, snapshots=snapshots)
+    """Its workers keep snapshots in SeaweedFS."""
+    stack = ProcessStack.with_object_store(tmp_path_factory.mktemp("crash"), standin, otlp.url, object_store)
     try:
         await stack.start()
         for _ in range(2):

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,7 @@ from tests.polling import wait_until
 from tests.standin.anthropic_server import StandIn
 from turnflow.children import Child, spawn
 from turnflow.migrate import upgrade_async
+from turnflow.object_store import ObjectStore
 from turnflow.postgres import EmbeddedPostgres, start_postgres
 from turnflow.temporal_server import dev_server_argv, try_connect
 
@@ -89,6 +90,13 @@ class ProcessStack:
             "AWS_ACCESS_KEY_ID": self.snapshots.access_key_id or "",
             "AWS_SECRET_ACCESS_KEY": self.snapshots.secret_access_key or "",
         }
+
+    @classmethod
+    def with_object_store(cls, root: Path, standin: StandIn, otlp_url: str, store: ObjectStore) -> ProcessStack:
+        """A stack whose workers keep snapshots in this object store, under a prefix of their own."""
+        location = store.snapshot_location()
+        snapshots = replace(location, url=f"{location.url}/{root.name}-{uuid.uuid4().hex[:8]}")
+        return cls(root=root, standin=standin, otlp_url=otlp_url, snapshots=snapshots)
 
     async def start(self) -> None:
         self.postgres = start_postgres(self.root / "postgres")

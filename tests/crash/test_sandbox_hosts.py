@@ -8,7 +8,7 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,10 +28,13 @@ from tests.crash.process_stack import ProcessStack
 from tests.crash.sandbox_turns import tool, tool_output, tool_outputs
 from tests.otlp import OtlpReceiver
 from tests.polling import wait_until
+from tests.replay import assert_replays
 from tests.standin.anthropic_server import StandIn
 from tests.turns.helpers import new_chat_id
 from turnflow.children import Child
 from turnflow.object_store import ObjectStore
+from workflows.chat_turn import ChatTurnWorkflow
+from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
 
 pytestmark = pytest.mark.slow
 SANDBOX_ACTIVITIES = {RUN_TOOL_CALL, PROVISION_SANDBOX, HIBERNATE_SANDBOX, TEARDOWN_SANDBOX, SYNC_WORKSPACE}
@@ -85,6 +88,14 @@ class Hosts:
         session_id: str = (await self.http.get(f"/chats/{chat_id}")).json()["sessionId"]
         return session_id
 
+    async def write_a_file(self, path: str, content: str) -> tuple[str, str, Host]:
+        """A new chat whose turn writes a file: its chat id, session id, and the host that holds it."""
+        chat_id = new_chat_id()
+        written = await tool_output(self.http, chat_id, tool("write_file", path=path, content=content))
+        assert written["type"] == "tool-output-available", written
+        session_id = await self.session_of(chat_id)
+        return chat_id, session_id, self.holding(session_id)
+
     def forget(self, host: Host) -> None:
         self.hosts.remove(host)
         self.stack.workers.remove(host.worker)
@@ -94,9 +105,7 @@ class Hosts:
 async def two_hosts(
     standin: StandIn, otlp: OtlpReceiver, object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Hosts]:
-    location = object_store.snapshot_location()
-    snapshots = replace(location, url=f"{location.url}/hosts-{uuid.uuid4().hex[:8]}")
-    stack = ProcessStack(root=tmp_path_factory.mktemp("hosts"), standin=standin, otlp_url=otlp.url, snapshots=snapshots)
+    stack = ProcessStack.with_object_store(tmp_path_factory.mktemp("hosts"), standin, otlp.url, object_store)
     try:
         await stack.start()
         url = await stack.start_api()
@@ -165,11 +174,7 @@ async def test_a_sessions_tool_calls_run_only_on_the_worker_holding_its_sandbox(
 
 
 async def test_files_move_to_another_host_when_theirs_is_killed_and_its_disk_lost(two_hosts: Hosts) -> None:
-    chat_id = new_chat_id()
-    written = await tool_output(two_hosts.http, chat_id, tool("write_file", path="notes/plan.md", content="keep me"))
-    assert written["type"] == "tool-output-available", written
-    session_id = await two_hosts.session_of(chat_id)
-    lost = two_hosts.holding(session_id)
+    chat_id, session_id, lost = await two_hosts.write_a_file("notes/plan.md", "keep me")
     _, lost_worker = await two_hosts.holder_row(session_id)
 
     await two_hosts.stack.kill(lost.worker)
@@ -184,15 +189,14 @@ async def test_files_move_to_another_host_when_theirs_is_killed_and_its_disk_los
     assert survivor is not lost
     state, worker_id = await two_hosts.holder_row(session_id)
     assert state == "ready" and worker_id not in (None, lost_worker)
+    assert two_hosts.stack.client is not None
+    workflows = [*await _turn_workflows(two_hosts.stack, chat_id), f"sandbox:{session_id}"]
+    await assert_replays(two_hosts.stack.client, workflows, [ChatTurnWorkflow, SandboxLifecycleWorkflow])
     await two_hosts.start_host()  # two hosts again for the tests after this one
 
 
 async def test_a_worker_that_leaves_cleanly_packs_its_sandboxes_for_the_next_host(two_hosts: Hosts) -> None:
-    chat_id = new_chat_id()
-    written = await tool_output(two_hosts.http, chat_id, tool("write_file", path="result.txt", content="42"))
-    assert written["type"] == "tool-output-available", written
-    session_id = await two_hosts.session_of(chat_id)
-    leaving = two_hosts.holding(session_id)
+    chat_id, session_id, leaving = await two_hosts.write_a_file("result.txt", "42")
     # Changed after the turn's own sync: only the leave's snapshot can carry this to the next host.
     (leaving.root / session_id / "late.txt").write_text("written after the turn")
 

@@ -88,7 +88,8 @@ async def test_client_resume_rebuilds_the_running_turn(
     package: str, api_url: str, tenant: Tenant, http: httpx.AsyncClient
 ) -> None:
     chat_id = new_chat_id()
-    body = {"id": chat_id, "messages": [user_message("[[words:50]] [[delay:10]] slow")]}
+    # Long enough to outlast the client's own start (a second or two of node on a busy machine).
+    body = {"id": chat_id, "messages": [user_message("[[words:200]] [[delay:25]] slow")]}
     async with http.stream("POST", "/chat/workflow", json=body) as response:
         await anext(sse_events(response))  # the turn is running; this client now "reloads the page"
         result = await _client(package, tenant, "resume", f"{api_url}/chat/workflow", chat_id)

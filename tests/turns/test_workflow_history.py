@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -48,7 +48,12 @@ async def test_every_recorded_history_replays(
         )
         sandboxes = [
             sandbox_workflow_id(str(s))
-            for s in await db.scalars(select(Session.id).where(Session.sandbox_state.is_not(None)))
+            for s in await db.scalars(
+                # A turn starts a session's lifecycle workflow (other tests set sandbox states without one).
+                select(Session.id).where(
+                    Session.sandbox_state.is_not(None), exists().where(Turn.session_id == Session.id)
+                )
+            )
         ]
     described = [await temporal_env.client.get_workflow_handle(w).describe() for w in workflow_ids]
     closed = [d.id for d in described if d.status is not None and d.status.name != "RUNNING"]

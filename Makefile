@@ -79,8 +79,8 @@ bench-import: $(VENV)/.installed-dev
 bench-load: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.load $(ARGS)
 
-# The same offered load on 1, 2 and 4 workers with the CPU each process used, then 20 worker kills (about 6 min);
-# pass options as ARGS="--workers 1,2,4 --senders 30 --seconds 20 --kills 20".
+# The same offered load on 1, 2 and 4 workers with the CPU each process used, then 20 worker kills (5-6 min on the 2-core box);
+# pass options as ARGS="--workers 1,2,4 --senders 30 --seconds 15 --kills 20".
 bench-scale: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.scale $(ARGS)
 

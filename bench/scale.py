@@ -209,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=_worker_counts, default=[1, 2, 4], help="worker counts to run, in order (default 1,2,4)"
     )
     parser.add_argument("--senders", type=int, default=30, help="concurrent senders (default 30)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long they send per worker count (default 20)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="how long they send per worker count (default 15)")
     parser.add_argument(
         "--words", type=int, default=20, help=f"words per sent turn, {DELAY_MS:g} ms apart (default 20)"
     )

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint web bench bench-stop bench-sandbox bench-import bench-load clean
+.PHONY: dev test lint web bench bench-stop bench-sandbox bench-import bench-load bench-scale clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)…"
@@ -78,6 +78,11 @@ bench-import: $(VENV)/.installed-dev
 # Throughput at 30 concurrent senders, fan-out to 1,000 viewers, an unrelated request during both (minutes; 12 on a busy 2-core box).
 bench-load: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.load $(ARGS)
+
+# The same offered load on 1, 2 and 4 workers with the CPU each process used, then 20 worker kills (5-6 min on the 2-core box);
+# pass options as ARGS="--workers 1,2,4 --senders 30 --seconds 15 --kills 20".
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.scale $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

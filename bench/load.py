@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,11 +128,15 @@ class _Viewer:
         return bool(words) and words == list(range(first, first + len(words))) and self.watcher.last_type == "abort"
 
 
-def stack_roles(stack: BenchStack) -> list[Role]:
+def stack_roles(stack: BenchStack, each_worker: bool = False) -> list[Role]:
+    """The stack's processes by part; `each_worker` lists the workers one by one, so an uneven share shows."""
+    workers = [Role(f"workers ({len(stack.workers)})", tuple(w.process.pid for w in stack.workers))]
+    if each_worker:
+        workers = [Role(worker.name, (worker.process.pid,)) for worker in stack.workers]
     return [
         Role("benchmark process (clients, stand-in model)", (os.getpid(),), alone=True),
         Role("API", (stack.api.process.pid,)),
-        Role(f"workers ({len(stack.workers)})", tuple(w.process.pid for w in stack.workers)),
+        *workers,
         Role("Temporal dev server", (stack.temporal_server.process.pid,)),
         Role("PostgreSQL", (stack.postgres_pid,)),
     ]
@@ -198,18 +203,43 @@ async def send_turn(http: httpx.AsyncClient, session_id: str, name: str, words: 
     return _SentTurn(prompt, turn_id, sent_at, words, reader)
 
 
+def turns_for(seconds: float) -> Iterator[int]:
+    """Turn numbers for senders to take until `seconds` after the first was taken: a fixed offered load (so many
+    senders for so long) whatever rate the stack sustains."""
+    until: float | None = None
+    for n in itertools.count():
+        now = time.monotonic()
+        until = now + seconds if until is None else until
+        if now >= until:
+            return
+        yield n
+
+
+async def warm_up(stack: BenchStack, http: httpx.AsyncClient, sessions: Sequence[str], words: int) -> None:
+    """One uncounted turn in each session at once, then quiet: sandboxes provisioned, every worker's paths warm."""
+    async with asyncio.TaskGroup() as warmups:
+        for n, session_id in enumerate(sessions):
+            warmups.create_task(send_turn(http, session_id, f"warmup-{n}", words))
+    await stack.wait_quiet()
+
+
 async def measure_throughput(
-    stack: BenchStack, http: httpx.AsyncClient, sessions: Sequence[str], turns: int, words: int
+    stack: BenchStack,
+    http: httpx.AsyncClient,
+    sessions: Sequence[str],
+    turns: Iterator[int],
+    words: int,
+    each_worker: bool = False,
 ) -> ThroughputRun:
-    """`turns` turns from one sender per session, each sending its next turn when the last one has ended."""
-    remaining = iter(range(turns))
+    """The numbered `turns` from one sender per session, each sending its next turn when the last one has ended;
+    `each_worker` reports every worker's CPU on its own."""
     sent: list[_SentTurn] = []
 
     async def sender(session_id: str) -> None:
-        for n in remaining:  # shared: whichever sender is free takes the next turn
+        for n in turns:  # shared: whichever sender is free takes the next turn
             sent.append(await send_turn(http, session_id, f"turn-{n}", words))
 
-    roles = stack_roles(stack)
+    roles = stack_roles(stack, each_worker)
     wall_offset_s = time.time() - time.monotonic()
     rest_from, rest_before = time.monotonic(), read_cpu(roles)
     await asyncio.sleep(REST_S)  # the stack at rest, for the CPU it burns per second whatever it does
@@ -221,7 +251,7 @@ async def measure_throughput(
             senders.create_task(sender(session_id))
     wall_s = time.monotonic() - started
     cpu = cpu_between(cpu_before, read_cpu(roles), wall_s, rest)
-    progress(f"  {turns} turns in {wall_s:.1f} s; reading each turn's workflow history for its stages...")
+    progress(f"  {len(sent)} turns in {wall_s:.1f} s; reading each turn's workflow history for its stages...")
     limit = asyncio.Semaphore(TIMELINES_AT_ONCE)
 
     async def sample(turn: _SentTurn) -> TurnSample:
@@ -372,12 +402,9 @@ async def run_phases(
     async with api_client(stack, connections=senders + live_turns) as http:
         sessions = await create_sessions(http, senders + 1)
         progress(f"warm-up: one turn in each of {senders} sessions (provisions their sandboxes; not counted)...")
-        async with asyncio.TaskGroup() as warmups:
-            for n, session_id in enumerate(sessions[:senders]):
-                warmups.create_task(send_turn(http, session_id, f"warmup-{n}", words))
-        await stack.wait_quiet()
+        await warm_up(stack, http, sessions[:senders], words)
         progress(f"throughput: {turns} turns from {senders} concurrent senders...")
-        throughput = await measure_throughput(stack, http, sessions[:senders], turns, words)
+        throughput = await measure_throughput(stack, http, sessions[:senders], iter(range(turns)), words)
         await stack.wait_quiet()
         progress(f"fan-out: {watchers} viewers of {live_turns} live turns...")
         fanout = await measure_fanout(stack, http, sessions[-1], watchers, live_turns, window_s)

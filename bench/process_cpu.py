@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import psutil
 
+BOX = "the whole box"  # a reading's busy seconds of every process on the box, other work's included
+
 
 @dataclass(frozen=True)
 class Role:
@@ -39,17 +41,26 @@ def cpu_seconds(role: Role) -> float:
 
 
 def read_cpu(roles: list[Role]) -> dict[str, float]:
-    return {role.name: cpu_seconds(role) for role in roles}
+    """Each role's CPU seconds so far, and under BOX what every process on the box has used (guest time is already
+    counted in user time)."""
+    box = psutil.cpu_times()
+    busy = box.user + box.nice + box.system + box.irq + box.softirq + box.steal
+    return {BOX: busy, **{role.name: cpu_seconds(role) for role in roles}}
 
 
 @dataclass(frozen=True)
 class CpuUse:
     """CPU seconds each role used over a phase of `wall_s` seconds, and what it used over a quiet stretch before
-    (pollers, timers, turns nobody watches), which a phase pays per second rather than per unit of work."""
+    (pollers, timers, turns nobody watches), which a phase pays per second rather than per unit of work; `box_s`, what
+    every process on the box used, says how much of the cores other work held."""
 
     wall_s: float
     seconds: Mapping[str, float]
     rest: CpuUse | None = None
+    box_s: float = 0.0
+
+    def share_of_cores(self, seconds: float) -> float:
+        return seconds / (self.wall_s * len(os.sched_getaffinity(0)))
 
     def above_rest(self, name: str) -> float:
         if self.rest is None:
@@ -69,8 +80,10 @@ class CpuUse:
         total = sum(self.seconds.values())
         busy = sum(self.above_rest(name) for name in self.seconds)
         rows += [
-            f"  {'all of the above':<{width}}  {total:>7.1f} s  {total / (self.wall_s * cores):>6.0%} of the "
+            f"  {'all of the above':<{width}}  {total:>7.1f} s  {self.share_of_cores(total):>6.0%} of the "
             f"{cores} cores  {busy / work * 1000:>8.3f} ms per {unit} above rest",
+            f"  {'the whole box, other work too':<{width}}  {self.box_s:>7.1f} s  "
+            f"{self.share_of_cores(self.box_s):>6.0%} of the {cores} cores",
             f"  at that cost the {cores} cores, given to this stack alone, would carry at most "
             f"{cores * work / max(busy, 1e-9):,.0f} {unit}s/s",
         ]
@@ -80,4 +93,5 @@ class CpuUse:
 def cpu_between(
     before: Mapping[str, float], after: Mapping[str, float], wall_s: float, rest: CpuUse | None = None
 ) -> CpuUse:
-    return CpuUse(wall_s, {name: after[name] - before[name] for name in before}, rest)
+    used = {name: after[name] - before[name] for name in before}
+    return CpuUse(wall_s, used, rest, box_s=used.pop(BOX))

@@ -214,12 +214,16 @@ class BenchStack:
         await worker.stop(STOP_DEADLINE_S)
         self._forget(worker)
 
-    async def wait_turn_closed(self, turn_id: str) -> None:
-        """Until the turn's workflow has closed, however it ended, so the next run starts on a quiet stack."""
+    async def workflow_id_of(self, turn_id: str) -> str:
         async with self.engine.connect() as conn:
-            workflow_id = (
+            workflow_id: str = (
                 await conn.execute(select(Turn.workflow_id).where(Turn.id == uuid.UUID(turn_id)))
             ).scalar_one()
+        return workflow_id
+
+    async def wait_turn_closed(self, turn_id: str) -> None:
+        """Until the turn's workflow has closed, however it ended, so the next run starts on a quiet stack."""
+        workflow_id = await self.workflow_id_of(turn_id)
         with contextlib.suppress(WorkflowFailureError):  # a stopped turn ends cancelled
             await self.temporal.get_workflow_handle(workflow_id).result()
 

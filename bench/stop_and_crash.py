@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from bench.retry_causes import retry_causes, retry_path
 from bench.stack import BenchStack, describe_machine, progress, run_benchmark
 from bench.turn_latency import PERCENTILES, Row
 from tests.sse import SseEvent, sse_events
@@ -117,13 +119,15 @@ class StopSample:
 @dataclass(frozen=True)
 class CrashSample:
     """Seconds from the kill to the retried model request and to the first of its text at the client; what the
-    client assembled against the stand-in's w0..wN."""
+    client assembled against the stand-in's w0..wN; how Temporal came to retry the model step."""
 
     retry_requested_s: float
     resumed_s: float
     in_flight_deltas: int
     repeated_words: int
+    missing_words: int
     exact: bool
+    retry_path: str
 
 
 async def run_stop(stack: BenchStack, http: httpx.AsyncClient, session_id: str, name: str) -> StopSample:
@@ -185,12 +189,16 @@ async def run_crash(stack: BenchStack, http: httpx.AsyncClient, session_id: str,
     if reader.last_chunk["type"] != "finish":
         raise RuntimeError(f"turn {turn_id} ended with {reader.last_chunk} after the crash")
     words = reader.text.split()
+    expected = [f"w{i}" for i in range(CRASH_WORDS)]
+    causes = await retry_causes(stack.temporal, await stack.workflow_id_of(turn_id))
     return CrashSample(
         retry_requested_s=retry.started - killed_at,
         resumed_s=resumed_at - killed_at,
         in_flight_deltas=sum(1 for at, _ in reader.deltas if killed_at <= at < retry.started),
         repeated_words=len(words) - len(set(words)),
-        exact=words == [f"w{i}" for i in range(CRASH_WORDS)],
+        missing_words=len(set(expected) - set(words)),
+        exact=words == expected,
+        retry_path=retry_path(causes),
     )
 
 
@@ -244,13 +252,9 @@ def report(
         Row("stop request -> model connection closed", [s.upstream_closed_s for s in stop_samples], {99: 250}),
         Row("stop request -> data: [DONE] at the client", [s.stream_ended_s for s in stop_samples], {99: 250}),
         Row("  stop request -> 202 answered", [s.answered_s for s in stop_samples]),
-        Row("kill -9 -> next text-delta at the client", [s.resumed_s for s in crash_samples], {95: 1000}),
-        Row("  kill -9 -> retried model request", [s.retry_requested_s for s in crash_samples]),
+        *crash_rows(crash_samples),
     ]
     not_aborted = sum(1 for s in stop_samples if not s.aborted)
-    repeats = sum(s.repeated_words for s in crash_samples)
-    inexact = sum(1 for s in crash_samples if not s.exact)
-    in_flight = sum(s.in_flight_deltas for s in crash_samples)
     lines = [
         "",
         "turnflow stop and crash (bench/stop_and_crash.py; goals from bench/README.md)",
@@ -265,11 +269,33 @@ def report(
         "",
         "checks",
         f"  stopped turns whose stream did not end with abort: {not_aborted} of {stops}",
-        f"  words the client saw twice after a crash: {repeats} in {crashes} turns (goal 0)",
-        f"  crashed turns whose text is not exactly w0..w{CRASH_WORDS - 1}: {inexact} of {crashes} (goal 0)",
-        f"  deltas the dead worker had sent that reached the client after the kill: {in_flight}",
+        *crash_checks(crash_samples),
     ]
     print("\n".join(lines), flush=True)
+
+
+def crash_rows(samples: Sequence[CrashSample]) -> list[Row]:
+    return [
+        Row("kill -9 -> next text-delta at the client", [s.resumed_s for s in samples], {95: 1000}),
+        Row("  kill -9 -> retried model request", [s.retry_requested_s for s in samples]),
+    ]
+
+
+def crash_checks(samples: Sequence[CrashSample]) -> list[str]:
+    """What the client got across the crashed turns, and how each turn's retry came about."""
+    paths = Counter(s.retry_path for s in samples)
+    return [
+        f"  words the client saw twice after a crash: {sum(s.repeated_words for s in samples)} in {len(samples)} "
+        f"turns; turns with a repeated word: {sum(s.repeated_words > 0 for s in samples)} (goal 0)",
+        f"  words the client never got: {sum(s.missing_words for s in samples)}; turns with a lost word: "
+        f"{sum(s.missing_words > 0 for s in samples)} (goal 0)",
+        f"  crashed turns whose text is not exactly w0..w{CRASH_WORDS - 1}: "
+        f"{sum(not s.exact for s in samples)} of {len(samples)} (goal 0)",
+        f"  deltas the dead worker had sent that reached the client after the kill: "
+        f"{sum(s.in_flight_deltas for s in samples)}",
+        "  the model step's retry was reached by: "
+        + "; ".join(f"{path}: {count}" for path, count in sorted(paths.items())),
+    ]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from temporalio.api.enums.v1 import TimeoutType
 
+from bench.retry_causes import retry_causes
 from models.names import WORKER_LOST_ERROR
 from tests.crash.process_stack import ProcessStack
 from tests.polling import wait_until
@@ -36,18 +36,7 @@ async def _why_retried(stack: ProcessStack, workflow_id: str) -> list[str]:
     """For each retried activity attempt in the turn's history, what ended the attempt before it: WorkerLost (a
     survivor failed it at once) or the heartbeat timeout."""
     assert stack.client is not None
-    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
-    causes = []
-    for event in history.events:
-        if event.HasField("activity_task_started_event_attributes"):
-            started = event.activity_task_started_event_attributes
-            if started.attempt > 1:
-                failure = started.last_failure
-                if failure.HasField("timeout_failure_info"):
-                    causes.append(TimeoutType.Name(failure.timeout_failure_info.timeout_type))
-                else:
-                    causes.append(failure.application_failure_info.type or failure.message)
-    return causes
+    return await retry_causes(stack.client, workflow_id)
 
 
 async def _read_deltas(events: AsyncIterator[SseEvent], into: list[SseEvent], count: int) -> None:

@@ -4,7 +4,7 @@ assembled equals the persisted text with nothing repeated, completed tools ran o
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from tests.replay import assert_replays
 from tests.sse import SseEvent, read_until_done, sse_events
 from tests.standin.anthropic_server import Call, StandIn
 from tests.turns.helpers import assembled, new_chat_id, persisted_messages, user_message
+from turnflow.children import Child
 from workflows.chat_turn import ChatTurnWorkflow
 
 WORDS = 50
@@ -72,13 +73,25 @@ async def kill_the_worker_mid_stream(
     stack: ProcessStack, http: httpx.AsyncClient, standin: StandIn, chat_id: str
 ) -> list[SseEvent]:
     """Sends, kills the worker streaming the answer after 10 deltas, starts another; returns all the client read."""
+    return await interrupt_the_worker_mid_stream(stack, http, standin, chat_id, stack.kill)
+
+
+async def interrupt_the_worker_mid_stream(
+    stack: ProcessStack,
+    http: httpx.AsyncClient,
+    standin: StandIn,
+    chat_id: str,
+    interrupt: Callable[[Child], Awaitable[None]],
+) -> list[SseEvent]:
+    """Sends, interrupts the worker streaming the answer after 10 deltas, starts another; returns all the client
+    read."""
     body = {"id": chat_id, "messages": [user_message(f"{chat_id} [[words:{WORDS}]] [[delay:40]]")]}
     received: list[SseEvent] = []
     async with http.stream("POST", "/chat/workflow", json=body) as response:
         events = sse_events(response)
         await _read_deltas(events, received, 10)
         victim = stack.worker_serving(_calls_for(standin, chat_id)[-1].peer_port or 0)
-        await stack.kill(victim)
+        await interrupt(victim)
         received += await read_until_done(events)
     stack.workers.remove(victim)
     await stack.start_worker()
@@ -98,6 +111,22 @@ async def test_worker_killed_mid_stream_resumes_on_another_worker(
     assert "<partial_reply>" in json.dumps(retry.body["messages"][-1]), "the retry asked to continue"
     turn = (await crash_http.get(f"/turns/{answer['metadata']['turnId']}")).json()
     assert await _why_retried(crash_stack, turn["workflowId"]) == [WORKER_LOST_ERROR], "the survivor's fast path"
+
+
+async def test_a_worker_stopped_mid_stream_hands_the_answer_on(
+    crash_stack: ProcessStack, crash_http: httpx.AsyncClient, standin: StandIn
+) -> None:
+    """A clean leave (SIGTERM) does not wait for the answer to end: another worker continues it exactly."""
+    chat_id = new_chat_id()
+    received = await interrupt_the_worker_mid_stream(
+        crash_stack, crash_http, standin, chat_id, lambda worker: worker.stop(30)
+    )
+    answer = await _check_turn(crash_stack, crash_http, chat_id, received)
+    text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
+    assert text == _expected_text(), "continued where the leaving worker stopped, nothing repeated"
+    turn = (await crash_http.get(f"/turns/{answer['metadata']['turnId']}")).json()
+    # The SDK fails the leaving worker's running attempts as it shuts down: retried at once, no heartbeat timeout.
+    assert await _why_retried(crash_stack, turn["workflowId"]) == ["WorkerShutdown"]
 
 
 async def test_with_no_survivor_the_heartbeat_timeout_retries(

@@ -26,6 +26,7 @@ from activities.sandbox_lifecycle import SandboxLifecycleActivities
 from activities.sandbox_placement import SandboxPlacementActivities
 from activities.session_title import SessionTitleActivities
 from activities.spend_digest import SpendDigestActivities
+from activities.step_handover import StepHandover
 from activities.stop_listener import StopListener
 from activities.subagents import SubAgentActivities
 from activities.telemetry import ActivityMetrics
@@ -42,6 +43,8 @@ from workflows.sandbox_lifecycle import SandboxLifecycleWorkflow
 from workflows.session_summary import HandoffDraftWorkflow, SessionSummaryWorkflow
 from workflows.spend_digest import SpendDigestWorkflow
 from workflows.subagent import SubAgentWorkflow
+
+LEAVE_GRACE = timedelta(seconds=Limits().wall_clock_s + 15)
 
 
 class Workers:
@@ -146,10 +149,6 @@ def build_worker(
         client,
         task_queue=host_task_queue(settings.task_queue, str(presence.worker_id)),
         activities=sandbox_activities,
-        # On a clean leave, running tool calls finish (a command's wall-clock limit, and time to save its result)
-        # rather than leave a half-run command that is not safe to run again; model steps on the shared queue are
-        # handed to another worker at once, which continues their text.
-        graceful_shutdown_timeout=timedelta(seconds=Limits().wall_clock_s + 15),
         **options,
     )
     return Workers(shared, own, host)
@@ -159,9 +158,20 @@ def _worker_options(settings: Settings, presence: WorkerPresence) -> dict[str, A
     return {
         # Outermost first: spans of workflows started by a traced client, never duplicated on replay (so activity
         # log lines carry the trace id); metrics; no SQL, parameters or exception text of an unexpected error
-        # entering a history; and each attempt recorded, so that survivors retry it at once should this worker die.
-        "interceptors": [TracingInterceptor(), ActivityMetrics(), ErrorRedaction(), PresenceInterceptor(presence)],
-        # As many as the worker's database pool serves (turnflow/worker_process.py sizes it from the same setting).
+        # entering a history; each attempt recorded, so that survivors retry it at once should this worker die;
+        # and model steps handed to another worker at once when this one leaves.
+        "interceptors": [
+            TracingInterceptor(),
+            ActivityMetrics(),
+            ErrorRedaction(),
+            PresenceInterceptor(presence),
+            StepHandover(),
+        ],
+        # On a clean leave, running tool calls finish (a command's wall-clock limit, and time to save its result)
+        # rather than leave a half-run command that is not safe to run again.
+        "graceful_shutdown_timeout": LEAVE_GRACE,
+        # For each of the two: together, what the worker's database pool serves at its peak, pool plus overflow
+        # (turnflow/worker_process.py sizes it from the same setting).
         "max_concurrent_activities": settings.worker_activity_slots,
         # Heartbeats reach the server within half a second (the default holds them for 0.8 x the timeout), so the
         # short heartbeat timeout that finds dead workers quickly never mistakes a live one for dead.

@@ -18,7 +18,7 @@ class SandboxLifecycleActivities:
     @activity.defn(name=PROVISION_SANDBOX)
     async def provision_sandbox(self, params: SandboxRef) -> SandboxStateResult:
         """A new workspace, or the session's last snapshot restored. Safe to repeat."""
-        await self._host.use(params.session_id)
+        await self._host.provision(params.session_id)
         return SandboxStateResult(SandboxState.READY.value)
 
     @activity.defn(name=SYNC_WORKSPACE)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.heartbeats import heartbeating
-from activities.sandbox.base import Limits
-from activities.sandbox.host import SandboxHost
+from activities.sandbox.base import Limits, Sandbox
+from activities.sandbox.host import SandboxHost, SandboxUnready
 from activities.stop_listener import StopListener, TurnStopped, stopped_error
 from activities.telemetry import tool_call_span
 from activities.tools.base import ToolContext, ToolFailure
@@ -74,8 +74,17 @@ class ToolCallActivities:
             session_id = await conn.scalar(_SESSION_OF, keys)
         if session_id is None:
             raise LookupError(f"no turn {params.turn_id}")
-        # Before the call counts as started: sent to a worker that does not hold the sandbox, it never starts here.
-        await self._host.claim(str(session_id))
+        # The sandbox first, before the call counts as started: sent to a worker that does not hold the sandbox,
+        # it never starts here; and the sandbox is not packed away while the call runs.
+        try:
+            async with self._host.using(str(session_id)) as sandbox:
+                return await self._run_once(params, sandbox, None)
+        except SandboxUnready as exc:
+            return await self._run_once(params, None, str(exc))
+
+    async def _run_once(self, params: ToolCallInput, sandbox: Sandbox | None, unready: str | None) -> ToolCallResult:
+        """Runs the call unless an earlier attempt finished it, or started it and it is not safe to run again."""
+        keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
         async with self._engine.begin() as conn:
             status = (await conn.execute(_FIND, keys)).scalar_one_or_none()
             if status is None:
@@ -95,7 +104,7 @@ class ToolCallActivities:
                 if claimed.stop:  # a stop came before this call began
                     raise TurnStopped(params.turn_id)
                 async with self._stops.watch(*watched):
-                    output, error = await self._run(params, claimed)
+                    output, error = await self._run(params, claimed, sandbox, unready)
             except TurnStopped:
                 await self._save(params, None, "stopped before it finished")
                 raise stopped_error(params.turn_id) from None
@@ -117,16 +126,19 @@ class ToolCallActivities:
                 },
             )
 
-    async def _run(self, params: ToolCallInput, claimed: Any) -> tuple[dict[str, Any] | None, str | None]:
+    async def _run(
+        self, params: ToolCallInput, claimed: Any, sandbox: Sandbox | None, unready: str | None
+    ) -> tuple[dict[str, Any] | None, str | None]:
         """The tool's output, or the error text the model and the client will see."""
         tool = TOOLS.get(params.tool_name)
         if tool is None:
             return None, f"unknown tool {params.tool_name!r}; available: {', '.join(TOOLS)}"
         if claimed.error_text:
             return None, str(claimed.error_text)
+        if sandbox is None:
+            return None, unready
         try:
             async with EventWriter(self._engine, params.turn_id) as progress:
-                sandbox = await self._host.use(str(claimed.session_id))
                 context = ToolContext(
                     sandbox=sandbox,
                     limits=self._limits,

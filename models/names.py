@@ -89,6 +89,8 @@ MODEL_ERROR_PREFIX = "Model"
 # A survivor fails the attempts of a worker whose database session ended with this type (retryable), so Temporal
 # retries them at once instead of after their heartbeat timeout.
 WORKER_LOST_ERROR = "WorkerLost"
+# A worker leaving cleanly ends its running model steps with this type (retryable): another worker continues them.
+WORKER_LEAVING_ERROR = "WorkerLeaving"
 # A sandbox activity reached a worker that does not hold the session's sandbox while another live one does: the
 # workflow asks where the sandbox is again and sends it there.
 SANDBOX_MOVED_ERROR = "SandboxMoved"

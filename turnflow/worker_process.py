@@ -35,7 +35,8 @@ async def run_worker(settings: Settings) -> None:
     except RuntimeError as exc:
         raise CommandError(f"cannot reach Temporal at {address} ({exc}); is the server up?") from None
     database_url = settings.resolved_database_url()
-    # One connection per activity slot, as many again at peaks (a sub-agent step writes two logs at once).
+    # One connection per activity slot of the shared queue's worker, as many again (the overflow) for its own
+    # queue's and for peaks (a sub-agent step writes two logs at once).
     engine = create_engine(database_url, pool_size=settings.worker_activity_slots)
     stops = StopListener(asyncpg_dsn(database_url))
     presence = WorkerPresence(asyncpg_dsn(database_url), client, settings.task_queue)

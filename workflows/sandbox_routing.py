@@ -21,10 +21,11 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 ROUTE_AGAIN_ERRORS = (SANDBOX_MOVED_ERROR, WORKER_LOST_ERROR)
-# A holder that died after it was named leaves the activity waiting on its queue: after this, ask again. Generous:
-# a live holder busy with all its activity slots is not a reason to move.
+# A holder that died after it was named leaves the activity waiting on its queue: after this, ask again (and wait
+# again if the same live worker still holds the sandbox: it is only busy).
 HOST_PICKUP_TIMEOUT = timedelta(seconds=10)
-MAX_ROUTES = 30
+MAX_WAITS = 60  # ten minutes without a worker taking it: the activity fails
+MAX_MOVES = 30  # sent on this often: something is wrong, the activity fails
 
 
 async def on_sandbox_host(
@@ -39,7 +40,7 @@ async def on_sandbox_host(
     heartbeat_timeout: timedelta | None = None,
 ) -> T:
     """Runs the activity where the session's sandbox is (turns started before sandboxes had holders: anywhere)."""
-    if not workflow.patched(SANDBOX_AFFINITY_PATCH):
+    if not session_id or not workflow.patched(SANDBOX_AFFINITY_PATCH):
         unrouted: T = await workflow.execute_activity(
             activity,
             arg,
@@ -54,9 +55,8 @@ async def on_sandbox_host(
         retry_policy,
         non_retryable_error_types=[*(retry_policy.non_retryable_error_types or ()), *ROUTE_AGAIN_ERRORS],
     )
-    routes = 0
+    waits = moves = 0
     while True:
-        routes += 1
         placement = await workflow.execute_local_activity(
             PLACE_SANDBOX,
             SandboxRef(session_id),
@@ -77,13 +77,20 @@ async def on_sandbox_host(
             )
             return result
         except ActivityError as exc:
-            if routes == MAX_ROUTES or not _route_again(exc):
+            if _not_taken(exc):
+                waits += 1
+            elif _moved(exc):
+                moves += 1
+            else:
+                raise
+            if waits == MAX_WAITS or moves == MAX_MOVES:
                 raise
             workflow.logger.info("session %s: %s goes where its sandbox is now (%s)", session_id, activity, exc.cause)
 
 
-def _route_again(exc: ActivityError) -> bool:
-    cause = exc.cause
-    if isinstance(cause, ApplicationError):
-        return cause.type in ROUTE_AGAIN_ERRORS
-    return isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
+def _moved(exc: ActivityError) -> bool:
+    return isinstance(exc.cause, ApplicationError) and exc.cause.type in ROUTE_AGAIN_ERRORS
+
+
+def _not_taken(exc: ActivityError) -> bool:
+    return isinstance(exc.cause, TimeoutError) and exc.cause.type == TimeoutType.SCHEDULE_TO_START

@@ -1,21 +1,26 @@
 """The sandboxes one worker holds. A session's sandbox belongs to one live worker at a time (`sessions.
-sandbox_worker_id`); its tool calls and lifecycle come to that worker's own task queue. A worker asked to use a
-sandbox that no live worker holds takes it over, restoring the session's last snapshot unless its files are already
-current on this worker's workspace root (`sessions.sandbox_root_id`), so a session outlives the host that held it.
-A worker that leaves cleanly packs its sandboxes into the snapshot store and lets them go."""
+sandbox_worker_id`); its tool calls and lifecycle come to that worker's own task queue. `sessions.sandbox_root_id`
+names the workspace root that has the session's newest files (none: the newest are in the snapshot store). A worker
+asked for a sandbox that no live worker holds takes it over: it uses the files as they are when they are newest on
+its own root (workers sharing a disk share them), else restores the last snapshot over whatever stale copy its root
+has. Every write after the takeover is fenced by the holding, so a worker taken for dead changes nothing of the new
+holder's. A worker that leaves cleanly packs its sandboxes into the snapshot store and lets them go."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -35,6 +40,8 @@ from models.names import SANDBOX_MOVED_ERROR
 from models.settings import Settings
 
 _log = logging.getLogger("turnflow.sandbox_host")
+T = TypeVar("T")
+R = TypeVar("R")
 ROOT_ID_FILE = ".turnflow-root"
 # Clean leave: sandboxes packed at once.
 _LEAVE_PARALLEL = 4
@@ -49,21 +56,39 @@ _HOLDING = text(
     """
 )
 _CLAIM = text("UPDATE sessions SET sandbox_worker_id = :worker WHERE id = :id")
+# Every later write is fenced by the holding: a worker taken for dead (and taken over) changes nothing of the new
+# holder's.
 _MARK = text("UPDATE sessions SET sandbox_state = :state WHERE id = :id AND sandbox_worker_id = :worker")
 _READY = text(
     """
     UPDATE sessions SET sandbox_state = 'ready', sandbox_root_id = :root WHERE id = :id AND sandbox_worker_id = :worker
     """
 )
-_WRITE_REF = text("UPDATE sessions SET sandbox_snapshot_ref = :ref WHERE id = :id")
+_WRITE_REF = text("UPDATE sessions SET sandbox_snapshot_ref = :ref WHERE id = :id AND sandbox_worker_id = :worker")
 _LET_GO = text(
     """
     UPDATE sessions SET sandbox_state = :state, sandbox_snapshot_ref = :ref, sandbox_worker_id = NULL,
         sandbox_root_id = NULL
-    WHERE id = :id
+    WHERE id = :id AND sandbox_worker_id = :worker
     """
 )
 _HELD = text("SELECT id FROM sessions WHERE sandbox_worker_id = :worker")
+
+
+class SandboxUnready(Exception):
+    """The sandbox could not be made (or restored) on this worker; the message is for the model."""
+
+
+class SandboxLost(ApplicationError):
+    """This worker was taken for gone and its sandbox taken over meanwhile: what it was doing is not recorded, and
+    the workflow sends the activity to the new holder."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"session {session_id}: its sandbox was taken over by another worker meanwhile",
+            type=SANDBOX_MOVED_ERROR,
+            category=ApplicationErrorCategory.BENIGN,
+        )
 
 
 class SandboxMoved(ApplicationError):
@@ -88,36 +113,77 @@ class Holding:
 
 def workspace_root_id(root: Path) -> str:
     """The id of a workspace root, made once and kept in it: two workers on one root share their sessions' files,
-    two roots (two hosts) do not."""
+    two roots (two hosts) do not. Written whole before it is linked into place, so a worker starting beside
+    another never reads half of it."""
     root.mkdir(parents=True, exist_ok=True)
     marker = root / ROOT_ID_FILE
-    try:
-        with marker.open("x") as created:
-            created.write(uuid.uuid4().hex)
-    except FileExistsError:
-        pass
+    if not marker.exists():
+        draft = root / f"{ROOT_ID_FILE}.{uuid.uuid4().hex}"
+        draft.write_text(uuid.uuid4().hex)
+        try:
+            os.link(draft, marker)
+        except FileExistsError:
+            pass  # another worker's came first
+        finally:
+            draft.unlink()
     return marker.read_text().strip()
 
 
+@dataclass
+class _SessionEntry:
+    changes: asyncio.Condition = field(default_factory=asyncio.Condition)
+    users: int = 0  # tool calls using the sandbox now
+    waiting: int = 0  # callers holding or awaiting this entry
+
+
 class SessionLocks:
-    """One operation on a session's sandbox at a time on this worker; a lock lives while someone holds or awaits it."""
+    """Per session on this worker: changes to its sandbox (restoring, packing) come one at a time and never while a
+    tool call uses it; tool calls use it side by side."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._entries: dict[str, _SessionEntry] = {}
 
     @asynccontextmanager
-    async def hold(self, session_id: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(session_id, (asyncio.Lock(), 0))
-        self._locks[session_id] = (lock, users + 1)
+    async def changing(self, session_id: str) -> AsyncIterator[None]:
+        async with self._entry(session_id) as entry, entry.changes:
+            await entry.changes.wait_for(lambda: entry.users == 0)
+            yield
+
+    @asynccontextmanager
+    async def using(self, session_id: str, ready: Callable[[], Awaitable[T]]) -> AsyncIterator[T]:
+        """`ready` runs as a change would; what it returns is used until the block ends."""
+        async with self._entry(session_id) as entry:
+            async with entry.changes:
+                value = await ready()
+                entry.users += 1
+            try:
+                yield value
+            finally:
+                async with entry.changes:
+                    entry.users -= 1
+                    entry.changes.notify_all()
+
+    @asynccontextmanager
+    async def _entry(self, session_id: str) -> AsyncIterator[_SessionEntry]:
+        entry = self._entries.setdefault(session_id, _SessionEntry())
+        entry.waiting += 1
         try:
-            async with lock:
-                yield
+            yield entry
         finally:
-            lock, users = self._locks[session_id]
-            if users == 1:
-                del self._locks[session_id]
-            else:
-                self._locks[session_id] = (lock, users - 1)
+            entry.waiting -= 1
+            if entry.waiting == 0:
+                del self._entries[session_id]
+
+
+async def _whole(work: Callable[..., R], *args: object) -> R:
+    """Blocking work on a workspace is never abandoned half done: a cancelled caller still waits for it to end, so
+    the session's lock is not given up while its files change."""
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait({running})
+        raise
 
 
 class SandboxHost:
@@ -126,7 +192,6 @@ class SandboxHost:
     ) -> None:
         self.worker_id = worker_id
         self._engine = engine
-        self._settings = settings
         self._provider = provider
         self._store = open_snapshot_store(settings.resolved_snapshot_store())
         self._root = settings.workspaces()
@@ -136,48 +201,43 @@ class SandboxHost:
     def workspace(self, session_id: str) -> Path:
         return self._root / session_id
 
-    async def use(self, session_id: str) -> Sandbox:
-        """The session's sandbox on this worker, taken over (and restored) first if no live worker holds it."""
-        async with self._locks.hold(session_id):
-            holding = await self._read(session_id, claim=True)
-            workspace = self.workspace(session_id)
-            if not (self._current_here(holding) and workspace.exists()):
-                await self._bring_here(session_id, holding)
-            return self._provider.open(workspace)
+    def using(self, session_id: str) -> contextlib.AbstractAsyncContextManager[Sandbox]:
+        """The session's sandbox on this worker for a tool call, taken over (and restored) first if no live worker
+        holds it; it is not packed away until the block ends. Raises SandboxMoved before anything else if another
+        live worker holds it."""
+        return self._locks.using(session_id, lambda: self._ready(session_id))
 
-    async def claim(self, session_id: str) -> None:
-        """Holds the session's sandbox from now on, or raises SandboxMoved if another live worker holds it."""
-        async with self._locks.hold(session_id):
-            await self._read(session_id, claim=True)
+    async def provision(self, session_id: str) -> None:
+        async with self._locks.changing(session_id):
+            await self._ready(session_id)
 
     async def sync(self, session_id: str) -> SyncResult | None:
-        """The workspace's changes into the store; None when the session's files are not current here."""
-        async with self._locks.hold(session_id):
-            holding = await self._read(session_id, claim=False)
-            if not self._current_here(holding):
+        """The workspace's changes into the store; None when the newest files are not on this worker's root."""
+        async with self._locks.changing(session_id):
+            holding = await self._read(session_id)
+            if not (self._current_here(holding) and self.workspace(session_id).exists()):
+                _log.warning("session %s: its newest files are not on this worker; nothing synced", session_id)
                 return None
-            result = await asyncio.to_thread(self._sync, session_id)
+            result = await _whole(self._sync, session_id)
             if result is not None and result.manifest_written:
-                async with self._engine.begin() as conn:
-                    await conn.execute(_WRITE_REF, {"id": session_id, "ref": manifest_key(session_id)})
+                await self._fenced(_WRITE_REF, session_id, ref=manifest_key(session_id))
             return result
 
     async def put_away(self, session_id: str, state: SandboxState) -> None:
-        """Hibernated or stopped: the workspace packed into its snapshot (when its files are current here) and
-        removed, and then no worker holds the sandbox. In that state from its first moment, while this worker
-        still holds it: a tool arriving meanwhile comes here and restores the packed snapshot after this."""
-        async with self._locks.hold(session_id):
-            holding = await self._read(session_id, claim=True)
-            async with self._engine.begin() as conn:
-                await conn.execute(_MARK, {"id": session_id, "worker": self.worker_id, "state": state.value})
+        """Hibernated or stopped: the workspace packed into its snapshot (when its newest files are here) and
+        removed, and then no worker holds the sandbox. In that state from its first moment, while this worker still
+        holds it: a tool arriving meanwhile comes here and waits for the pack. A pack that fails leaves the files
+        and their root as they were, so the retry packs them."""
+        async with self._locks.changing(session_id):
+            holding = await self._read(session_id)
+            await self._fenced(_MARK, session_id, state=state.value)
+            result = None
             if self._current_here(holding):
-                result = await asyncio.to_thread(self._pack, session_id)
+                result = await _whole(self._pack, session_id)
             else:
-                result = None
-                await asyncio.to_thread(self._discard, session_id)  # a stale copy, if this root has one
+                await _whole(self._discard, session_id)  # a stale copy, if this root has one
             ref = manifest_key(session_id) if result is not None and result.stored else holding.snapshot_ref
-            async with self._engine.begin() as conn:
-                await conn.execute(_LET_GO, {"id": session_id, "state": state.value, "ref": ref})
+            await self._fenced(_LET_GO, session_id, state=state.value, ref=ref)
 
     async def leave(self) -> int:
         """A clean leave: every sandbox this worker holds is packed into the store and let go, so the next tool
@@ -190,7 +250,7 @@ class SandboxHost:
             async with limit:
                 try:
                     await self.put_away(session_id, SandboxState.HIBERNATED)
-                except Exception:  # the others are still packed; this one restores from its last turn's snapshot
+                except Exception:  # the others are still packed; this one keeps its files where they are
                     _log.exception("session %s: its sandbox was not packed on leaving", session_id)
 
         await asyncio.gather(*(hibernate(session_id) for session_id in held))
@@ -199,36 +259,48 @@ class SandboxHost:
         return len(held)
 
     def _current_here(self, holding: Holding) -> bool:
-        """Ready, with its files last made ready on this root (no root recorded: a sandbox from before roots
-        were recorded, when there was one)."""
-        return holding.state == SandboxState.READY and holding.root_id in (self.root_id, None)
+        """The session's newest files are on this root (no root recorded: a sandbox from before roots were, when a
+        ready one was the only copy)."""
+        return holding.root_id == self.root_id or (holding.root_id is None and holding.state == SandboxState.READY)
 
-    async def _read(self, session_id: str, claim: bool) -> Holding:
-        """The session's sandbox, refused if another live worker holds it; with `claim`, held by this one now."""
+    async def _read(self, session_id: str) -> Holding:
+        """The session's sandbox, held by this worker from now on; refused if another live worker holds it."""
         async with self._engine.begin() as conn:
             row = (await conn.execute(_HOLDING, {"id": session_id})).one()
             if row.holder not in (None, self.worker_id) and row.alive:
                 raise SandboxMoved(session_id, row.holder)
-            if claim and row.holder != self.worker_id:
+            if row.holder != self.worker_id:
                 await conn.execute(_CLAIM, {"id": session_id, "worker": self.worker_id})
                 if row.holder is not None:
                     _log.info("session %s: its sandbox's worker %s is gone; taken over", session_id, row.holder)
         return Holding(row.state, row.snapshot_ref, row.root_id)
 
-    async def _bring_here(self, session_id: str, holding: Holding) -> None:
-        """A new workspace, or the last snapshot restored; whatever this root held of the session is stale."""
-        params = {"id": session_id, "worker": self.worker_id}
+    async def _fenced(self, statement: TextClause, session_id: str, **values: object) -> None:
+        """An update of the session's sandbox that holds only while this worker holds it."""
         async with self._engine.begin() as conn:
-            await conn.execute(_MARK, params | {"state": SandboxState.PROVISIONING.value})
+            done = await conn.execute(statement, {"id": session_id, "worker": self.worker_id, **values})
+        if done.rowcount == 0:
+            raise SandboxLost(session_id)
+
+    async def _ready(self, session_id: str) -> Sandbox:
+        """Ready on this worker: kept as it is when its newest files are here, else made new or restored from the
+        last snapshot (whatever this root held of the session is stale then)."""
+        holding = await self._read(session_id)
+        workspace = self.workspace(session_id)
+        if self._current_here(holding) and workspace.exists():
+            if holding.state != SandboxState.READY:
+                await _whole(self._provider.prepare, workspace)
+                await self._fenced(_READY, session_id, root=self.root_id)
+            return self._provider.open(workspace)
+        await self._fenced(_MARK, session_id, state=SandboxState.PROVISIONING.value)
         try:
-            await asyncio.to_thread(self._make, session_id, holding.snapshot_ref)
+            await _whole(self._make, session_id, holding.snapshot_ref)
         except OSError as exc:
             _log.error("session %s: sandbox provisioning failed: %s", session_id, exc)
-            async with self._engine.begin() as conn:
-                await conn.execute(_MARK, params | {"state": SandboxState.FAILED.value})
-            raise
-        async with self._engine.begin() as conn:
-            await conn.execute(_READY, params | {"root": self.root_id})
+            await self._fenced(_MARK, session_id, state=SandboxState.FAILED.value)
+            raise SandboxUnready(f"the session's sandbox could not be made ready: {exc.strerror or exc}") from exc
+        await self._fenced(_READY, session_id, root=self.root_id)
+        return self._provider.open(workspace)
 
     def _make(self, session_id: str, snapshot_ref: str | None) -> None:
         workspace = self.workspace(session_id)

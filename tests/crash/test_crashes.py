@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from bench.retry_causes import retry_causes
-from models.names import WORKER_LOST_ERROR
+from models.names import WORKER_LEAVING_ERROR, WORKER_LOST_ERROR
 from tests.crash.process_stack import ProcessStack
 from tests.polling import wait_until
 from tests.replay import assert_replays
@@ -125,8 +125,8 @@ async def test_a_worker_stopped_mid_stream_hands_the_answer_on(
     text = "".join(p["text"] for p in answer["parts"] if p["type"] == "text")
     assert text == _expected_text(), "continued where the leaving worker stopped, nothing repeated"
     turn = (await crash_http.get(f"/turns/{answer['metadata']['turnId']}")).json()
-    # The SDK fails the leaving worker's running attempts as it shuts down: retried at once, no heartbeat timeout.
-    assert await _why_retried(crash_stack, turn["workflowId"]) == ["WorkerShutdown"]
+    # The leaving worker ends its model step at once (its tool calls it would let finish): retried at once.
+    assert await _why_retried(crash_stack, turn["workflowId"]) == [WORKER_LEAVING_ERROR]
 
 
 async def test_with_no_survivor_the_heartbeat_timeout_retries(

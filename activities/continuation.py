@@ -90,6 +90,9 @@ class OverlapTrimmer:
 
     def __init__(self, partial: str) -> None:
         self._partial = partial
+        # Where a repeated tail can start. Text found nowhere in it (but at its very end) cannot be the start of a
+        # tail longer than itself, so what it repeats is known at once: a continuation is not held back needlessly.
+        self._window = partial[-OVERLAP_WINDOW:]
         self._buffer = ""
         self._decided = not partial
 
@@ -99,10 +102,8 @@ class OverlapTrimmer:
         self._buffer += delta
         if self._partial.startswith(self._buffer) and len(self._buffer) < len(self._partial):
             return ""  # so far the reply starts over: wait for it to pass the partial or to part from it
-        if _common_prefix(self._partial, self._buffer) < MIN_TRIMMED_OVERLAP and len(self._buffer) < min(
-            len(self._partial), OVERLAP_WINDOW
-        ):
-            return ""  # not a restart: wait for enough text to tell a repeated tail
+        if _common_prefix(self._partial, self._buffer) < MIN_TRIMMED_OVERLAP and self._buffer in self._window[:-1]:
+            return ""  # not a restart, but a tail longer than what came so far may still be under way
         return self._release()
 
     def finish(self) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.continuation import Resume, continuation_messages, plan_resume
 from activities.conversation import to_model_messages
@@ -103,6 +104,10 @@ class ModelStepActivities:
         self._stops = stops
         self._settings = settings
         self._provider_for = provider_for
+        # The default model's client is made now, not by the first step this worker runs (tens of ms, more on a
+        # busy host): a step retried here after another worker died does not wait for it.
+        with contextlib.suppress(ApplicationError):
+            provider_for(settings.default_model())
 
     @activity.defn(name=STREAM_MODEL_STEP)
     async def stream_model_step(self, params: ModelStepInput) -> ModelStepResult:

@@ -85,3 +85,21 @@ def test_overlap_trimmer(partial: str, deltas: list[str], expected: str) -> None
     trimmer = OverlapTrimmer(partial)
     out = "".join(trimmer.feed(d) for d in deltas) + trimmer.finish()
     assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("partial", "deltas", "released"),
+    [
+        # Text found nowhere in the partial cannot begin a repeat: it goes out at once, not a partial's length later.
+        ("w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 ", ["w10 ", "w11 "], ["w10 ", "w11 "]),
+        ("It is 42", [" degrees", " Celsius"], [" degrees", " Celsius"]),
+        # Text that may be the start of a repeated tail is held until it is seen to be one, or not.
+        ("The quick brown fox ", ["brown", " fox ", "jumps"], ["", "", "jumps"]),
+        ("The quick brown fox ", ["qu", "ite so"], ["", "quite so"]),
+    ],
+)
+def test_overlap_trimmer_holds_back_only_what_may_be_a_repeat(
+    partial: str, deltas: list[str], released: list[str]
+) -> None:
+    trimmer = OverlapTrimmer(partial)
+    assert [trimmer.feed(d) for d in deltas] == released

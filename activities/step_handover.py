@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
+from activities.worker_presence import RETRY_AT_ONCE
 from models.names import STREAM_MODEL_STEP, WORKER_LEAVING_ERROR
 
 
@@ -37,4 +38,8 @@ class _HandedOverOnLeave(ActivityInboundInterceptor):
             return step.result()
         step.cancel()
         await asyncio.wait({step})
-        raise ApplicationError("this worker is leaving; the step goes on on another", type=WORKER_LEAVING_ERROR)
+        raise ApplicationError(
+            "this worker is leaving; the step goes on on another",
+            type=WORKER_LEAVING_ERROR,
+            next_retry_delay=RETRY_AT_ONCE,
+        )

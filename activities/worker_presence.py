@@ -14,6 +14,7 @@ import contextlib
 import logging
 import socket
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,8 @@ _log = logging.getLogger("turnflow.worker_presence")
 # A dead worker's attempts are retried this soon at most after its session ends (one cheap query per check).
 REAP_EVERY_S = 0.1
 RECONNECT_DELAY_S = 0.5
+# What Temporal waits before retrying an attempt whose worker is gone or leaving (zero would mean "the policy's").
+RETRY_AT_ONCE = timedelta(milliseconds=1)
 # After a PostgreSQL restart every session is gone at once; workers get this long to register again before a
 # survivor takes their ended session for their death.
 RESTART_GRACE_S = 5
@@ -140,7 +143,11 @@ class WorkerPresence:
                 await self._fail(row["worker_id"], bytes(row["task_token"]), row["activity"])
 
     async def _fail(self, worker_id: uuid.UUID, task_token: bytes, activity_type: str) -> None:
-        error = ApplicationError(f"worker {worker_id} is gone; retrying elsewhere", type=WORKER_LOST_ERROR)
+        error = ApplicationError(
+            f"worker {worker_id} is gone; retrying elsewhere",
+            type=WORKER_LOST_ERROR,
+            next_retry_delay=RETRY_AT_ONCE,  # no backoff: the attempt's worker is known to be dead
+        )
         try:
             await self._client.get_async_activity_handle(task_token=task_token).fail(error)
             _log.info("worker %s is gone: failed its %s attempt so that it is retried now", worker_id, activity_type)

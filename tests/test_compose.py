@@ -82,3 +82,12 @@ def test_workers_keep_snapshots_in_the_object_store(services: dict[str, Any]) ->
     identities = compose["configs"]["seaweedfs-s3"]["content"]
     assert env["AWS_ACCESS_KEY_ID"] in identities and env["AWS_SECRET_ACCESS_KEY"] in identities
     assert "seaweedfs" in services["worker"]["depends_on"]
+
+
+def test_temporal_retries_without_the_default_second_of_timer_slack() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    temporal = compose["services"]["temporal"]
+    (mounted,) = temporal["configs"]
+    assert temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"] == mounted["target"]
+    dynamic = yaml.safe_load(compose["configs"][mounted["source"]]["content"])
+    assert dynamic["history.timerProcessorMaxTimeShift"] == [{"value": "10ms"}]

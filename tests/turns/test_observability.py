@@ -231,6 +231,10 @@ async def test_stopped_turn_reads_as_stopped(
 
     # Completed when the stop reached the model step first (the usual case), Canceled when Temporal's cancellation
     # reached the workflow first: the outcome attribute is what says stopped.
+    async def closed() -> bool:
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await wait_until(closed, "the workflow to close after its stream ended")
     description = await handle.describe()
     assert description.status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CANCELED)
     assert description.search_attributes["TurnflowOutcome"] == ["stopped"]

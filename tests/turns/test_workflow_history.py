@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from models.sandboxes import sandbox_workflow_id
-from models.tables import Session, Turn
+from models.names import KIND_ATTRIBUTE, SANDBOX_KIND
+from models.tables import Turn
 from tests.replay import assert_replays
 from tests.turns.helpers import new_chat_id, send
 from workflows.chat_turn import ChatTurnWorkflow
@@ -46,15 +46,8 @@ async def test_every_recorded_history_replays(
                 )
             )
         )
-        sandboxes = [
-            sandbox_workflow_id(str(s))
-            for s in await db.scalars(
-                # A turn starts a session's lifecycle workflow (other tests set sandbox states without one).
-                select(Session.id).where(
-                    Session.sandbox_state.is_not(None), exists().where(Turn.session_id == Session.id)
-                )
-            )
-        ]
+    listing = temporal_env.client.list_workflows(f"{KIND_ATTRIBUTE} = '{SANDBOX_KIND}'")
+    sandboxes = list(dict.fromkeys([listed.id async for listed in listing]))  # one id per continued-as-new chain
     described = [await temporal_env.client.get_workflow_handle(w).describe() for w in workflow_ids]
     closed = [d.id for d in described if d.status is not None and d.status.name != "RUNNING"]
     assert closed and sandboxes

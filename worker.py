@@ -50,8 +50,8 @@ LEAVE_GRACE = timedelta(seconds=Limits().wall_clock_s + 15)
 class Workers:
     """A worker process's two Temporal workers: one on the shared task queue (workflows, model steps, bookkeeping,
     and sandbox activities of sessions no live worker holds) and one on its own queue (the tool calls and
-    lifecycle of the sandboxes it holds). Shutting down lets their activities finish, then packs its sandboxes into
-    the snapshot store and lets them go: a clean leave."""
+    lifecycle of the sandboxes it holds). Shutting down (a clean leave) hands its model steps on, lets its tool
+    calls finish, and packs its sandboxes into the snapshot store and lets them go."""
 
     def __init__(self, shared: Worker, host: Worker, sandboxes: SandboxHost) -> None:
         self.shared = shared
@@ -74,7 +74,9 @@ class Workers:
             running.create_task(self.host.run())
 
     async def shutdown(self) -> None:
-        await asyncio.gather(self.shared.shutdown(), self.host.shutdown())
+        """Packing starts with the drain: a sandbox no tool call is using is let go at once (so its next call goes
+        to a worker that stays), one in use as soon as its calls end. Whatever was taken meanwhile is packed after."""
+        await asyncio.gather(self.shared.shutdown(), self.host.shutdown(), self.sandboxes.leave())
         await self.sandboxes.leave()
 
 

@@ -4,6 +4,7 @@ trusted."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +27,7 @@ from models.settings import Settings
 from models.tables import Session, ToolCall
 from models.turns import ToolCallInput
 from tests.conftest import Tenant
+from tests.polling import wait_until
 from tests.turns.turn_rows import seed_turn
 
 _HOLDING = text("SELECT sandbox_state, sandbox_worker_id, sandbox_root_id FROM sessions WHERE id = :id")
@@ -36,13 +38,17 @@ _DEAD_WORKER = text(
 )
 
 
-@pytest.fixture
-async def session_id(db_sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> str:
+async def _new_session(db_sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> str:
     async with db_sessions.begin() as db:
         session = Session(account_id=tenant.account_id)
         db.add(session)
         await db.flush()
         return str(session.id)
+
+
+@pytest.fixture
+async def session_id(db_sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> str:
+    return await _new_session(db_sessions, tenant)
 
 
 @pytest.fixture
@@ -192,6 +198,26 @@ async def test_a_clean_leave_packs_what_changed_and_lets_go(session: SandboxCase
     assert not files.exists()
     staying = session.host_on("b", second.worker_id)
     assert (await _workspace(staying, session.id) / "late.txt").read_text() == "after the last sync"
+
+
+async def test_a_leaving_worker_lets_idle_sandboxes_go_while_a_tool_call_still_runs(
+    session: SandboxCase, db_sessions: async_sessionmaker[AsyncSession], tenant: Tenant
+) -> None:
+    leaving = session.host_on("a", session.first.worker_id)
+    busy = await _new_session(db_sessions, tenant)
+    (await _workspace(leaving, session.id) / "idle.txt").write_text("idle")
+    async with leaving.using(busy) as sandbox:
+        packing = asyncio.create_task(leaving.leave())
+
+        async def idle_let_go() -> bool:
+            return await session.holding() == ("hibernated", None, None)
+
+        await wait_until(idle_let_go, "the idle sandbox to be let go")
+        assert not packing.done(), "the busy one waits for its tool call"
+        (sandbox.workspace / "written-by-the-call.txt").write_text("kept")
+    assert await packing == 2
+    elsewhere = session.host_on("b", session.second.worker_id)
+    assert (await _workspace(elsewhere, busy) / "written-by-the-call.txt").read_text() == "kept"
 
 
 async def test_a_tool_call_sent_to_a_worker_not_holding_the_sandbox_never_counts_as_started(

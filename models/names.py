@@ -67,8 +67,6 @@ WORKSPACE_SYNC_PATCH = "workspace-sync"
 
 # The workflow patch that routes a session's tool calls and sandbox lifecycle to the worker holding its sandbox.
 SANDBOX_AFFINITY_PATCH = "sandbox-affinity"
-# The workflow patch that has a session's sandbox lifecycle make sure of the sandbox at the start of every turn.
-PROVISION_EACH_TURN_PATCH = "provision-each-turn"
 
 # Schedules.
 PRUNE_SCHEDULE_ID = "turnflow-prune-turn-events"

@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import SandboxState
     from models.names import (
         HIBERNATE_SANDBOX,
-        PROVISION_EACH_TURN_PATCH,
         PROVISION_SANDBOX,
         SANDBOX_LIFECYCLE_WORKFLOW,
         SESSION_ARCHIVED_SIGNAL,
@@ -34,12 +33,11 @@ class SandboxLifecycleWorkflow:
         self._active: set[str] = set()
         self._archived = False
         self._changed = False
-        self._turn_began = False
 
     @workflow.signal(name=TURN_STARTED_SIGNAL)
     def turn_started(self, turn_id: str) -> None:
         self._active.add(turn_id)
-        self._changed = self._turn_began = True
+        self._changed = True
 
     @workflow.signal(name=TURN_FINISHED_SIGNAL)
     def turn_finished(self, turn_id: str) -> None:
@@ -61,11 +59,8 @@ class SandboxLifecycleWorkflow:
                     state = await self._step(TEARDOWN_SANDBOX, params.session_id, "archived: tear down")
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return state or SandboxState.STOPPED.value
-            # Also when it was ready: its worker may have left or died since, and the restore then runs beside the
-            # turn's first model call rather than in front of its first tool (a no-op on the holder otherwise).
-            began, self._turn_began = self._turn_began, False
-            recheck = began and workflow.patched(PROVISION_EACH_TURN_PATCH)
-            if self._active and (state != SandboxState.READY or recheck):
+            # A sandbox whose worker left or died since it was ready is restored by its next tool call.
+            if self._active and state != SandboxState.READY:
                 state = await self._step(PROVISION_SANDBOX, params.session_id, "provision or restore")
             self._changed = False
             idle = state == SandboxState.READY and not self._active

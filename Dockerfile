@@ -14,6 +14,7 @@ COPY api ./api
 COPY workflows ./workflows
 COPY activities ./activities
 COPY models ./models
+COPY turnlog ./turnlog
 COPY migrations ./migrations
 COPY turnflow ./turnflow
 # bubblewrap isolates the agent's commands; without it the worker would run them unisolated.

@@ -44,12 +44,14 @@ web: web/dist/index.html
 dev: $(VENV)/.installed-local web/dist/index.html
 	$(BIN)/turnflow dev $(ARGS)
 
-# The browser tests (marked `browser`) drive Debian's chromium; Playwright's own browser download cannot work here.
-/usr/bin/chromium:
-	@echo "installing chromium for the browser tests (apt)…"
-	apt-get update -qq && apt-get install -y -qq chromium
+# The browser tests (marked `browser`) drive Debian's chromium (Playwright's own browser download cannot work here);
+# the README's shell examples run with curl and jq.
+/usr/bin/chromium /usr/bin/curl /usr/bin/jq:
+	@echo "installing $(notdir $@) for the tests (apt)…"
+	apt-get update -qq && apt-get install -y -qq $(notdir $@)
 
-test: $(VENV)/.installed-dev tests/conformance/node_modules/.installed web/dist/index.html /usr/bin/chromium
+test: $(VENV)/.installed-dev tests/conformance/node_modules/.installed web/dist/index.html /usr/bin/chromium \
+		/usr/bin/curl /usr/bin/jq
 	cd web && npm run --silent test
 	$(BIN)/pytest $(PYTEST_ARGS)
 

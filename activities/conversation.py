@@ -37,7 +37,8 @@ def _user_blocks(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _tool_result(part: dict[str, Any]) -> dict[str, Any]:
-    """A preliminary output (a stop through Temporal's cancellation can leave one last) is progress, not a result."""
+    """A preliminary output is progress, not a result (messages ended before their last progress was closed as an
+    error can still hold one)."""
     state = part.get("state")
     if state == "output-available" and not part.get("preliminary"):
         output = part.get("output")

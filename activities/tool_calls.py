@@ -69,18 +69,21 @@ class ToolCallActivities:
                 return span.finish(await self._call(params))
 
     async def _call(self, params: ToolCallInput) -> ToolCallResult:
-        keys = {"turn_id": params.turn_id, "tool_call_id": params.tool_call_id}
-        async with self._engine.connect() as conn:
-            session_id = await conn.scalar(_SESSION_OF, keys)
-        if session_id is None:
-            raise LookupError(f"no turn {params.turn_id}")
+        session_id = params.session_id or await self._session_of(params.turn_id)
         # The sandbox first, before the call counts as started: sent to a worker that does not hold the sandbox,
         # it never starts here; and the sandbox is not packed away while the call runs.
         try:
-            async with self._host.using(str(session_id)) as sandbox:
+            async with self._host.using(session_id) as sandbox:
                 return await self._run_once(params, sandbox, None)
         except SandboxUnready as exc:
             return await self._run_once(params, None, str(exc))
+
+    async def _session_of(self, turn_id: str) -> str:
+        async with self._engine.connect() as conn:
+            session_id = await conn.scalar(_SESSION_OF, {"turn_id": turn_id})
+        if session_id is None:
+            raise LookupError(f"no turn {turn_id}")
+        return str(session_id)
 
     async def _run_once(self, params: ToolCallInput, sandbox: Sandbox | None, unready: str | None) -> ToolCallResult:
         """Runs the call unless an earlier attempt finished it, or started it and it is not safe to run again."""

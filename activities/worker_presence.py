@@ -119,7 +119,14 @@ class WorkerPresence:
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(
-            self._dsn, server_settings={"application_name": f"turnflow worker {self.worker_id}", **_KEEPALIVES}
+            self._dsn,
+            server_settings={
+                "application_name": f"turnflow worker {self.worker_id}",
+                # Each attempt is recorded before it runs: no disk flush in front of it. The rows matter only while
+                # the database is up, and a database that crashed has ended every worker's session anyway.
+                "synchronous_commit": "off",
+                **_KEEPALIVES,
+            },
         )
         await conn.execute(_REGISTER, self.worker_id, self._task_queue, socket.gethostname())
         self._conn = conn

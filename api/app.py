@@ -40,8 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.resolved_database_url()
         engine = create_engine(url, pool_size=settings.db_pool_size)
-        # Streams read the log on every wake-up and ride out database outages by themselves: no ping per read.
-        stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False)
+        # Streams read the log on every wake-up and ride out database outages by themselves: no ping per read, and
+        # each read is one statement, so no transaction around it either.
+        stream_engine = create_engine(url, pool_size=settings.db_pool_size, pre_ping=False, autocommit=True)
         hub = EventHub(asyncpg_dsn(url), stream_engine, settings.stream_keepalive_s, observe_delivery)
         await hub.start()
         revoked = RevokedKeys(asyncpg_dsn(url))

@@ -4,13 +4,14 @@ revocation known in memory: no database read per request."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import time
 import uuid
 from dataclasses import dataclass
+
+from api import base64url
 
 TOKEN_PREFIX = "tfb_"
 
@@ -25,16 +26,8 @@ class BrowserClaims:
     chat_id: str | None = None
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _signature(secret: bytes, body: str) -> str:
-    return _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+    return base64url.encode(hmac.new(secret, body.encode(), hashlib.sha256).digest())
 
 
 def mint_token(secret: bytes, claims: BrowserClaims) -> str:
@@ -46,7 +39,7 @@ def mint_token(secret: bytes, claims: BrowserClaims) -> str:
         **({"sid": str(claims.session_id)} if claims.session_id else {}),
         **({"cid": claims.chat_id} if claims.chat_id else {}),
     }
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    body = base64url.encode(json.dumps(payload, separators=(",", ":")).encode())
     return f"{TOKEN_PREFIX}{body}.{_signature(secret, body)}"
 
 
@@ -56,7 +49,7 @@ def read_token(secret: bytes, token: str, now: float | None = None) -> BrowserCl
     if not hmac.compare_digest(signature, _signature(secret, body)):
         return None
     try:
-        payload = json.loads(_unb64(body))
+        payload = json.loads(base64url.decode(body))
         claims = BrowserClaims(
             api_key_id=uuid.UUID(payload["k"]),
             account_id=uuid.UUID(payload["a"]),

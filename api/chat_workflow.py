@@ -170,7 +170,6 @@ async def resume_chat_stream(
     chat = await db.scalar(select(Chat).where(Chat.id == chat_id, visible_chats(caller)))
     if chat is None:
         raise not_found("chat", chat_id, "chat_id")
-    await db.commit()  # no transaction stays open while the response streams
     if chat.active_turn_id is None:
         return Response(status_code=204)
     headers = {"X-Turn-Id": str(chat.active_turn_id)}

@@ -25,7 +25,7 @@ from models.names import HANDOFF_DRAFT_WORKFLOW, HOUSEKEEPING_KIND, MODEL_ERROR_
 from models.search_attributes import start_attributes
 from models.session_summary import DraftNotice, HandoffDraftInput, HandoffDraftResult, handoff_draft_workflow_id
 from turnlog import chunks
-from turnlog.reader import DONE, sse_frame
+from turnlog.reader import DONE, KEEP_ALIVE, sse_frame
 
 _log = logging.getLogger("turnflow.api.handoff_draft")
 TEXT_ID = "draft"
@@ -113,7 +113,7 @@ async def _relay(queue: _Inbox, keepalive_s: float) -> AsyncIterator[str]:
         except TimeoutError:
             if deadline is not None:
                 raise _DraftFailed(INTERRUPTED) from None
-            yield ": keep-alive\n\n"
+            yield KEEP_ALIVE
             continue
         if isinstance(item, _Outcome):
             if item.error is not None:

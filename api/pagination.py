@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from api import base64url
 from api.problems import ProblemError
 from api.time_bounds import utc_moment
 
@@ -23,13 +23,12 @@ CursorParam = Annotated[
 
 def encode_cursor(at: datetime, row_id: uuid.UUID | str) -> str:
     raw = json.dumps([at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64url.encode(raw)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        at, row_id = json.loads(base64url.decode(cursor))
         if not isinstance(row_id, str) or "\x00" in row_id:
             raise TypeError("not an id this API issued")
         return utc_moment(datetime.fromisoformat(at), "cursor"), row_id

@@ -214,11 +214,7 @@ async def start_turn(db: AsyncSession, caller: Caller, body: ChatTurnRequest, se
 
 
 async def _insert_user_message(db: AsyncSession, chat: Chat, message: UIMessageIn, turn: Turn) -> None:
-    exists = await db.scalar(
-        select(ChatMessage.seq).where(ChatMessage.chat_id == chat.id, ChatMessage.id == message.id)
-    )
-    if exists is not None:
-        raise ProblemError(409, "message-exists", f"message {message.id!r} is already in this chat", field="messages")
+    """A message id the chat does not have yet (looked up, under the chat's lock, before the turn was made)."""
     db.add(
         ChatMessage(
             chat_id=chat.id,

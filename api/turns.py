@@ -105,7 +105,6 @@ async def stream_turn_from(
         raise ProblemError(
             410, "stream-expired", "this turn's stream log was pruned; read the message instead", field="turn_id"
         )
-    await db.commit()  # no transaction stays open while the response streams
     return ui_stream_response(
         turn_frames(request, turn.id, after),
         {"X-Turn-Id": str(turn.id)},

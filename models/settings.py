@@ -34,6 +34,15 @@ class SnapshotStoreLocation:
     def is_s3(self) -> bool:
         return self.url.startswith("s3://")
 
+    def environment(self) -> dict[str, str]:
+        """The variables that give a worker or API process this store."""
+        return {
+            "TURNFLOW_SNAPSHOT_STORE": self.url,
+            "TURNFLOW_S3_ENDPOINT_URL": self.endpoint_url or "",
+            "AWS_ACCESS_KEY_ID": self.access_key_id or "",
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key or "",
+        }
+
 
 class Settings(BaseSettings):
     """turnflow settings. Defaults suit `turnflow dev` on a laptop."""
@@ -82,7 +91,11 @@ class Settings(BaseSettings):
     page_size_default: int = Field(50, ge=1, le=500, description="Page size when a list request names none.")
     page_size_max: int = Field(200, ge=1, le=1000, description="Largest page a list request may ask for.")
     db_pool_size: int = Field(
-        10, ge=1, le=200, description="PostgreSQL connections each process pools (as many again open at peaks)."
+        10,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections an API process pools for requests, and as many for streams (each as "
+        "many again at peaks); workers size theirs by TURNFLOW_WORKER_ACTIVITY_SLOTS.",
     )
     worker_activity_slots: int = Field(
         20,

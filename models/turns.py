@@ -58,6 +58,7 @@ class ToolCallInput:
     turn_id: str
     tool_call_id: str
     tool_name: str
+    session_id: str = ""  # whose sandbox runs it (empty in histories from before sandboxes had holders)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,10 @@ def test_temporal_retries_without_the_default_second_of_timer_slack() -> None:
     assert temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"] == mounted["target"]
     dynamic = yaml.safe_load(compose["configs"][mounted["source"]]["content"])
     assert dynamic["history.timerProcessorMaxTimeShift"] == [{"value": "10ms"}]
+
+
+def test_the_image_gets_every_package_it_installs() -> None:
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    copied = {line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    for pattern in packages["include"]:
+        assert pattern.rstrip("*") in copied, f"{pattern} is installed from a directory the image never gets"

@@ -195,13 +195,7 @@ class DevStack:
         """Snapshots go to the stack's object store, whatever the shell says."""
         if self._object_store is None:
             return {}
-        location = self._object_store.snapshot_location()
-        return {
-            "TURNFLOW_SNAPSHOT_STORE": location.url,
-            "TURNFLOW_S3_ENDPOINT_URL": self._object_store.endpoint_url,
-            "AWS_ACCESS_KEY_ID": self._object_store.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": self._object_store.secret_access_key,
-        }
+        return self._object_store.snapshot_location().environment()
 
     async def _dev_key(self, database_url: str) -> str:
         key_file = self._data_dir / DEV_KEY_FILE

@@ -31,11 +31,13 @@ def _merge(metadata: dict[str, Any] | None, extra: Any) -> dict[str, Any] | None
 
 
 def unfinished_tool_chunks(message: AssembledMessage, reason: str) -> list[Chunk]:
-    """Ends tool parts that will never get an output (the turn stopped or failed), so none spins forever."""
+    """Ends tool parts that will never get an output (the turn stopped or failed), so none spins forever; a part
+    whose last output was preliminary (progress) gets none either."""
     chunks: list[Chunk] = []
     for part in message.parts:
         state = part.get("state")
-        if not part["type"].startswith("tool-") or state in ("output-available", "output-error"):
+        finished = state == "output-error" or (state == "output-available" and not part.get("preliminary"))
+        if not part["type"].startswith("tool-") or finished:
             continue
         call_id = part["toolCallId"]
         if state == "input-streaming":

@@ -28,10 +28,9 @@ async def load_chunks(conn: AsyncConnection, turn_id: uuid.UUID | str) -> list[C
     return [row.payload for row in await conn.execute(_ALL, {"turn_id": str(turn_id)})]
 
 
-def sse_frame(chunk: Chunk, seq: int | None = None) -> str:
-    """One SSE event; the seq, when known, is its `id:` so a client can resume after it."""
-    head = f"id: {seq}\n" if seq is not None else ""
-    return f"{head}data: {json.dumps(chunk)}\n\n"
+def sse_frame(chunk: Chunk) -> str:
+    """One SSE event not from the log, so without an `id:` (the log's frames carry their seq)."""
+    return f"data: {json.dumps(chunk)}\n\n"
 
 
 async def tail_turn(

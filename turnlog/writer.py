@@ -54,6 +54,13 @@ class EventWriter:
         if self._error is not None:
             raise self._error
 
+    async def _autocommit_connection(self) -> AsyncConnection:
+        """An append is one statement (the row lock, the insert and the NOTIFY commit together): no BEGIN and COMMIT
+        round trips around it on the worker's hottest path."""
+        conn = await self._engine.connect()
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
     async def _run(self) -> None:
         conn: AsyncConnection | None = None
         try:
@@ -68,9 +75,8 @@ class EventWriter:
                 self._wake.clear()
                 batch, self._pending = self._pending, []
                 if batch:
-                    conn = conn or await self._engine.connect()
-                    async with conn.begin():
-                        await append_chunks(conn, self._turn_id, batch, self._fence)
+                    conn = conn or await self._autocommit_connection()
+                    await append_chunks(conn, self._turn_id, batch, self._fence)
         except AttemptSuperseded as exc:
             _log.info("turn %s: %s; this attempt stops writing", self._turn_id, exc)
             self._error = exc

@@ -63,7 +63,7 @@ async def tool_call(turn_id: str, session_id: str, tool_call_id: str, tool_name:
     return await on_sandbox_host(
         session_id,
         RUN_TOOL_CALL,
-        ToolCallInput(turn_id, tool_call_id, tool_name),
+        ToolCallInput(turn_id, tool_call_id, tool_name, session_id),
         ToolCallResult,
         start_to_close_timeout=timedelta(minutes=11),
         heartbeat_timeout=HEARTBEAT_TIMEOUT,

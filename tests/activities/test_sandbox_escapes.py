@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from activities.sandbox.base import Limits
 from activities.sandbox.bubblewrap import BubblewrapProvider
 from activities.tools.base import ToolContext, ToolFailure
 from activities.tools.registry import TOOLS
+from tests.polling import wait_until
 
 
 @pytest.fixture
@@ -103,8 +103,9 @@ async def test_a_command_ignoring_sigterm_is_killed(workspace: Path) -> None:
 
 
 async def _no_processes_left(fragment: str) -> None:
-    for _ in range(100):
-        if not any(fragment in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{fragment!r} still running")
+    """Killed with its PID namespace, which the kernel tears down process by process: a fork bomb's take a while."""
+
+    async def gone() -> bool:
+        return not any(fragment in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"]))
+
+    await wait_until(gone, f"no {fragment!r} process left")

@@ -82,14 +82,7 @@ class ProcessStack:
         }
 
     def _snapshot_env(self) -> dict[str, str]:
-        if self.snapshots is None:
-            return {}
-        return {
-            "TURNFLOW_SNAPSHOT_STORE": self.snapshots.url,
-            "TURNFLOW_S3_ENDPOINT_URL": self.snapshots.endpoint_url or "",
-            "AWS_ACCESS_KEY_ID": self.snapshots.access_key_id or "",
-            "AWS_SECRET_ACCESS_KEY": self.snapshots.secret_access_key or "",
-        }
+        return {} if self.snapshots is None else self.snapshots.environment()
 
     @classmethod
     def with_object_store(cls, root: Path, standin: StandIn, otlp_url: str, store: ObjectStore) -> ProcessStack:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
 from tests.turns.helpers import send
-
-
-def tool(name: str, **arguments: Any) -> str:
-    """The stand-in model's directive to call a tool."""
-    return f"[[tool:{name}:{json.dumps(arguments)}]]"
 
 
 async def tool_outputs(http: httpx.AsyncClient, chat_id: str, prompt: str) -> list[dict[str, Any]]:

@@ -25,12 +25,12 @@ from models.names import (
     host_task_queue,
 )
 from tests.crash.process_stack import ProcessStack
-from tests.crash.sandbox_turns import tool, tool_output, tool_outputs
+from tests.crash.sandbox_turns import tool_output, tool_outputs
 from tests.otlp import OtlpReceiver
 from tests.polling import wait_until
 from tests.replay import assert_replays
 from tests.standin.anthropic_server import StandIn
-from tests.turns.helpers import new_chat_id
+from tests.turns.helpers import new_chat_id, tool
 from turnflow.children import Child
 from turnflow.object_store import ObjectStore
 from workflows.chat_turn import ChatTurnWorkflow

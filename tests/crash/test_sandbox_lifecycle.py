@@ -10,9 +10,9 @@ import httpx
 from activities.sandbox.snapshot_store import S3SnapshotStore
 from activities.sandbox.snapshots import manifest_key, read_manifest
 from tests.crash.process_stack import ProcessStack
-from tests.crash.sandbox_turns import tool, tool_output
+from tests.crash.sandbox_turns import tool_output
 from tests.polling import wait_until
-from tests.turns.helpers import new_chat_id, send
+from tests.turns.helpers import new_chat_id, send, tool
 
 
 async def _sandbox_state(http: httpx.AsyncClient, session_id: str) -> str | None:

@@ -47,7 +47,19 @@ QUESTION = {"question": "Which printer?", "options": ["Front desk", "Back office
 
 def ask_question(**extra: Any) -> str:
     """A prompt on which the stand-in model asks the user a question."""
-    return f"[[tool:ask_user_question:{json.dumps(QUESTION | extra)}]] please help"
+    return f"{tool('ask_user_question', **(QUESTION | extra))} please help"
+
+
+def tool(name: str, **arguments: Any) -> str:
+    """The stand-in model's directive to call a tool."""
+    return f"[[tool:{name}:{json.dumps(arguments)}]]"
+
+
+def task(prompt: str) -> str:
+    """A task directive whose prompt carries the sub-agent's own directives (escaped so only it sees them)."""
+    arguments = json.dumps({"description": "count words", "prompt": prompt})
+    escaped = arguments.replace("[", "\\u005b").replace("]", "\\u005d")
+    return f"[[tool:task:{escaped}]]"
 
 
 async def ask_and_leave(http: httpx.AsyncClient, chat_id: str, prompt: str) -> list[SseEvent]:

@@ -25,8 +25,7 @@ from temporalio.worker import Replayer
 from tests.otlp import OtlpReceiver, ReceivedSpan
 from tests.polling import wait_until
 from tests.sse import SseEvent, read_until_done, sse_events
-from tests.turns.helpers import new_chat_id, persisted_messages, send, user_message
-from tests.turns.test_subagents import task
+from tests.turns.helpers import new_chat_id, persisted_messages, send, task, user_message
 from turnflow.logs import JsonLogFormatter
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.subagent import SubAgentWorkflow

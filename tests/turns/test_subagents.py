@@ -3,7 +3,6 @@ attributed to the parent turn exactly once, and stopped with its parent."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -15,15 +14,8 @@ from models.tables import Turn, UsageEvent
 from tests.replay import assert_replays
 from tests.sse import read_until_done, sse_events
 from tests.standin.anthropic_server import StandIn
-from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send, user_message
+from tests.turns.helpers import assembled, new_chat_id, persisted_messages, send, task, user_message
 from workflows.subagent import SubAgentWorkflow
-
-
-def task(prompt: str) -> str:
-    """A task directive whose prompt carries the sub-agent's own directives (escaped so only it sees them)."""
-    arguments = json.dumps({"description": "count words", "prompt": prompt})
-    escaped = arguments.replace("[", "\\u005b").replace("]", "\\u005d")
-    return f"[[tool:task:{escaped}]]"
 
 
 async def _sub_turn(db_sessions: async_sessionmaker[AsyncSession], parent_id: str) -> Turn:

@@ -11,6 +11,8 @@ from playwright.async_api import Page, Route, expect
 
 from tests.polling import wait_until
 from tests.standin.anthropic_server import StandIn
+from tests.turns.helpers import task as task_directive
+from tests.turns.helpers import tool
 from tests.web.conftest import ARTIFACTS, WebApp, screenshot
 
 pytestmark = pytest.mark.browser
@@ -129,7 +131,7 @@ async def test_a_multi_tool_turn_shows_each_call_in_order_with_live_output(web: 
     page = await web.open("/")
     slow = "for i in 1 2 3 4 5 6; do echo tick$i; sleep 0.5; done"
     calls = [("bash", {"command": "echo first"}), ("bash", {"command": slow}), ("bash", {"command": "echo third"})]
-    prompt = " ".join(f"[[tool:{name}:{json.dumps(args)}]]" for name, args in calls) + " three tools"
+    prompt = " ".join(tool(name, **args) for name, args in calls) + " three tools"
     await composer(page).fill(prompt)
     await composer(page).press("Enter")
     tools = page.locator("li.message.assistant .tool-call")
@@ -148,9 +150,7 @@ async def test_a_multi_tool_turn_shows_each_call_in_order_with_live_output(web: 
 
 async def test_sub_agent_progress_shows_in_its_task(web: WebApp) -> None:
     page = await web.open("/")
-    arguments = json.dumps({"description": "count words", "prompt": "[[words:200]] [[delay:30]] sub"})
-    escaped = arguments.replace("[", "\\u005b").replace("]", "\\u005d")  # only the sub-agent reads its directives
-    await composer(page).fill(f"[[tool:task:{escaped}]] delegate")
+    await composer(page).fill(f"{task_directive('[[words:200]] [[delay:30]] sub')} delegate")
     await composer(page).press("Enter")
     task = page.locator(".tool-call[data-tool='task']")
     await expect(task.locator(".subagent-progress")).to_contain_text(re.compile(r"Step 1: .*w\d"))

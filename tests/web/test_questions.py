@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
 from tests.polling import wait_until
+from tests.turns.helpers import ask_question
 from tests.web.conftest import WebApp, screenshot
 from tests.web.test_conversation import assistant_text, composer
 
 pytestmark = pytest.mark.browser
 
 
-def ask(question: str, options: list[str]) -> str:
-    return f"[[tool:ask_user_question:{json.dumps({'question': question, 'options': options})}]] please help"
-
-
 async def test_question_answered_by_an_option_then_from_a_second_tab(web: WebApp) -> None:
     page = await web.open("/")
-    await composer(page).fill(ask("Which printer?", ["Front desk", "Back office"]))
+    await composer(page).fill(ask_question(question="Which printer?", options=["Front desk", "Back office"]))
     await composer(page).press("Enter")
     card = page.locator("fieldset.question").last
     await expect(card.locator("legend")).to_have_text("Which printer?")
@@ -31,7 +27,7 @@ async def test_question_answered_by_an_option_then_from_a_second_tab(web: WebApp
     await expect(assistant_text(page)).to_contain_text('ok: {"answer": "Back office"}')
     await expect(page.get_by_role("button", name="Send")).to_be_visible()
 
-    await composer(page).fill(ask("Which floor?", ["First", "Second"]))
+    await composer(page).fill(ask_question(question="Which floor?", options=["First", "Second"]))
     await composer(page).press("Enter")
     first_tab_card = page.locator("fieldset.question").last
     await expect(first_tab_card.locator("legend")).to_have_text("Which floor?")

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnlog.chunks import TERMINAL_CHUNK_TYPES
+from turnlog.reader import DONE
 
 REQUESTS = Counter(
     "turnflow_api_requests",
@@ -98,17 +99,21 @@ async def counted_stream(frames: AsyncIterator[str]) -> AsyncIterator[str]:
 
 
 async def sender_stream(frames: AsyncIterator[str], trigger: str, received_at: float) -> AsyncIterator[str]:
-    """The stream of the send that started a turn: it times the first text and sees how the turn ended."""
+    """The stream of the send that started a turn: it times the first text and sees how the turn ended. Frames are
+    parsed only until the first text, and then only the last one before `[DONE]` (the turn's terminal chunk)."""
     TURNS_STARTED.labels(trigger).inc()
-    waiting_for_text, outcome = True, "detached"
+    waiting_for_text, outcome, previous = True, "detached", ""
     try:
         async for frame in frames:
-            kind = _chunk_type(frame)
-            if waiting_for_text and kind == "text-delta":
+            if waiting_for_text and _chunk_type(frame) == "text-delta":
                 FIRST_TEXT_SECONDS.observe(time.monotonic() - received_at)
                 waiting_for_text = False
-            elif kind in TERMINAL_CHUNK_TYPES:
-                outcome = _OUTCOMES.get(kind, kind)
+            if frame == DONE:
+                kind = _chunk_type(previous)
+                if kind in TERMINAL_CHUNK_TYPES:
+                    outcome = _OUTCOMES.get(kind, kind)
+            elif frame.startswith(("data:", "id:")):
+                previous = frame
             yield frame
     finally:
         TURNS_FINISHED.labels(outcome).inc()

@@ -62,9 +62,10 @@ class EventHub:
                 tail.close()
 
     def _on_notify(self, payload: str) -> None:
-        tail = self._tails.get(payload.partition(":")[0])
+        turn_id, _, seq = payload.partition(":")
+        tail = self._tails.get(turn_id)
         if tail is not None:
-            tail.wake()
+            tail.wake(int(seq) if seq.isdigit() else None)
 
     def _wake_all(self) -> None:
         """After a reconnect every reader re-reads: notifications may have been missed meanwhile."""

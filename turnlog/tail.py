@@ -74,6 +74,8 @@ class TurnTail:
         self.failed = False  # the database stayed unreachable for longer than OUTAGE_LIMIT_S
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
+        self._notified = start_after  # the highest seq a notification named
+        self._forced = False  # woken without a seq: read whatever the notifications say
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -89,7 +91,15 @@ class TurnTail:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def wake(self) -> None:
+    def wake(self, seq: int | None = None) -> None:
+        """The log reached `seq` (a notification), or may have grown (None). A notification of frames already read
+        (its batch committed while the read before it ran, which then read it too) wakes nobody."""
+        if seq is not None:
+            if seq <= self.last:
+                return
+            self._notified = max(self._notified, seq)
+        else:
+            self._forced = True
         self._woken_at = self._woken_at or time.monotonic()
         self._wake.set()
 
@@ -102,6 +112,7 @@ class TurnTail:
         outage_since: float | None = None
         while not self.ended:
             self._wake.clear()
+            self._forced = False
             try:
                 await self._read()
                 outage_since = None
@@ -117,8 +128,18 @@ class TurnTail:
                 await asyncio.sleep(OUTAGE_RETRY_S)
                 continue
             if not self.ended:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+                await self._news()
+
+    async def _news(self) -> None:
+        """Until a notification names a frame not read yet, a wake without a seq, or the poll interval passes."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_s):
+                while True:
+                    await self._wake.wait()
+                    if self._forced or self._notified > self.last:
+                        return
+                    self._wake.clear()
+                    self._woken_at = None  # what it announced was read already
 
     async def _read(self) -> None:
         woken_at, self._woken_at = self._woken_at, None
